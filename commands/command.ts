@@ -168,3 +168,9 @@ export function cmdGetDataSize(arg: string, defaultSize: number): number {
   }
   return defaultSize;
 }
+
+/** Prints U-Boot's usage of a command (`cmd_usage`) and returns 1. */
+export function printUsage(console: Console, command: Command): number {
+  console.puts(`${command.name} - ${command.usage}\n\nUsage:\n${command.name} ${command.help}\n`);
+  return 1;
+}

@@ -5,10 +5,16 @@
  * @module
  */
 
-import { CMD_FLAG_ENV, CMD_RET_USAGE, type Command, type CommandContext, CommandTable } from "./command.ts";
+import {
+  CMD_FLAG_ENV,
+  CMD_RET_USAGE,
+  type Command,
+  type CommandContext,
+  CommandTable,
+  printUsage,
+} from "./command.ts";
 import { defineCommand } from "./define_command.ts";
 import { EnvError } from "../shell/environment.ts";
-import { printUsage } from "../shell/shell.ts";
 
 const SYS_MAXARGS = 64;
 

@@ -4,9 +4,8 @@
  * @module
  */
 
-import type { Command, CommandContext } from "./command.ts";
+import { type Command, type CommandContext, printUsage } from "./command.ts";
 import { defineCommand } from "./define_command.ts";
-import { printUsage } from "../shell/shell.ts";
 
 /** `CFG_SYS_HELP_CMD_WIDTH`. */
 const HELP_CMD_WIDTH = 10;

@@ -14,6 +14,7 @@ import {
   type CommandContext,
   CommandTable,
   type Console,
+  printUsage,
   type ShellApi,
 } from "../commands/command.ts";
 import type { Environment } from "./environment.ts";
@@ -21,6 +22,8 @@ import type { BoardInfo } from "../board/board_info.ts";
 import { DataAbort, type PhysicalMemory } from "../machine/platform.ts";
 import { Hush } from "./hush.ts";
 import { FLAG_PARSE_SEMICOLON } from "./hush_parser.ts";
+
+export { printUsage };
 import { type SimpleHost, simpleRunCommand, simpleRunCommandList } from "./cli_simple.ts";
 
 /** Which parser the board's build has. */
@@ -44,12 +47,6 @@ export interface ShellOptions {
 
 /** Why a session ended. */
 export type ExitKind = "reset" | "poweroff";
-
-/** Prints U-Boot's usage of a command (`cmd_usage`) and returns 1. */
-export function printUsage(console: Console, command: Command): number {
-  console.puts(`${command.name} - ${command.usage}\n\nUsage:\n${command.name} ${command.help}\n`);
-  return 1;
-}
 
 /** The shell of one guest session. */
 export class Shell implements ShellApi {
