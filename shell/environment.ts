@@ -49,7 +49,7 @@ export class Environment {
   readonly envSize: number;
 
   /** Creates an environment holding `defaults` (the board's default environment). */
-  constructor(defaults: Iterable<[string, string]>, envSize: number) {
+  constructor(defaults: Iterable<readonly [string, string]>, envSize: number) {
     this.#defaults = new Map(defaults);
     this.envSize = envSize;
     for (const [name, value] of this.#defaults) this.#vars.set(name, value);

@@ -1,0 +1,95 @@
+/**
+ * The command set of each board profile: the default profile offers every command pvboot has; the
+ * `xenguest` profile only those the real xenguest_arm64 defconfig builds (the `help` list of its
+ * board session), so that a script can be checked against the real board.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+import { bdinfoCommand } from "./bdinfo.ts";
+import { crc32Command } from "./crc32.ts";
+import { echoCommand } from "./echo.ts";
+import { envCommands } from "./env.ts";
+import { exitCommand } from "./exit.ts";
+import { helpCommands } from "./help.ts";
+import { itestCommand } from "./itest.ts";
+import { memCommands } from "./mem.ts";
+import { resetCommands } from "./reset.ts";
+import { setexprCommand } from "./setexpr.ts";
+import { showvarCommand } from "./showvar.ts";
+import { sleepCommand } from "./sleep.ts";
+import { type TestHooks, testCommand } from "./test.ts";
+import { falseCommand, trueCommand } from "./true_false.ts";
+import { versionCommand } from "./version.ts";
+
+/** Commands the real xenguest_arm64 build has (its `help` output). */
+export const XENGUEST_COMMANDS: ReadonlySet<string> = new Set([
+  "?",
+  "base",
+  "blkcache",
+  "bootefi",
+  "bootflow",
+  "booti",
+  "bootm",
+  "cmp",
+  "coninfo",
+  "cp",
+  "env",
+  "ext4load",
+  "ext4ls",
+  "ext4size",
+  "fatinfo",
+  "fatload",
+  "fatls",
+  "fatmkdir",
+  "fatrm",
+  "fatsize",
+  "fatwrite",
+  "fdt",
+  "help",
+  "loop",
+  "md",
+  "mm",
+  "mw",
+  "nm",
+  "panic",
+  "printenv",
+  "pvblock",
+  "random",
+  "reset",
+  "run",
+  "setenv",
+  "unlz4",
+  "version",
+]);
+
+/** What commands may need from the layers below (filesystems, block devices); optional for now. */
+export interface CommandHooks {
+  /** `test -e`. */
+  test?: TestHooks;
+}
+
+/** The commands of a board profile (a fresh set: commands with state, like `md`, get their own). */
+export function boardCommands(profile: "default" | "xenguest", hooks: CommandHooks = {}): Command[] {
+  const all: Command[] = [
+    ...helpCommands(),
+    versionCommand(profile),
+    ...envCommands(),
+    ...memCommands(),
+    crc32Command(),
+    bdinfoCommand(),
+    echoCommand(),
+    setexprCommand(),
+    itestCommand(),
+    testCommand(hooks.test),
+    trueCommand(),
+    falseCommand(),
+    exitCommand(),
+    sleepCommand(),
+    showvarCommand(),
+    ...resetCommands(),
+  ];
+  if (profile === "default") return all;
+  return all.filter((c) => XENGUEST_COMMANDS.has(c.name));
+}
