@@ -19,7 +19,7 @@ import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
 import { sleepCommand } from "./sleep.ts";
-import { type TestHooks, testCommand } from "./test.ts";
+import { testCommand, type TestHooks } from "./test.ts";
 import { falseCommand, trueCommand } from "./true_false.ts";
 import { versionCommand } from "./version.ts";
 
