@@ -48,7 +48,7 @@ function _isAssignment(s: string | undefined): boolean {
 /** The hush interpreter state: locals, `$?`, repeat flags. */
 export class Hush {
   /** Hush local variables, in creation order (`showvar`). */
-  readonly locals = new Map<string, string>([["HUSH_VERSION", "0.01"]]);
+  readonly locals: Map<string, string> = new Map([["HUSH_VERSION", "0.01"]]);
   /** `last_return_code`. */
   lastReturnCode = 0;
   /** `flag_repeat`: the last interactive line may be repeated by an empty line. */

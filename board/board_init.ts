@@ -1,0 +1,174 @@
+/**
+ * The guest's start-up, as U-Boot's board_f/board_r sequence does it on the xenguest_arm64 board:
+ * take the device tree Xen passed in x0 (only when it has the FDT magic), read RAM from its memory
+ * nodes, relocate to the top of the first bank with a copy of the DTB (`fdtcontroladdr`), import the
+ * default environment, and bring up the shell with the profile's parser and commands.
+ *
+ * Guest code: it reaches the platform only through {@linkcode Platform} (guest memory, registers).
+ *
+ * @module
+ */
+
+import type { Platform } from "../machine/platform.ts";
+import { Fdt, FDT_MAGIC, FdtError, readFdtRegs, readFdtStringList } from "../lib/fdt/mod.ts";
+import type { BoardInfo, BoardProfileName, RamBank } from "./board_info.ts";
+import { computeBoardInfo } from "./board_setup.ts";
+import { DEFAULT_ENV, DEFAULT_ENV_SIZE, XENGUEST_ENV, XENGUEST_ENV_SIZE } from "./default_env.ts";
+import { Environment } from "../shell/environment.ts";
+import { Shell } from "../shell/shell.ts";
+import type { Console } from "../commands/command.ts";
+import { boardCommands, type CommandHooks } from "../commands/registry.ts";
+
+/** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
+const MAX_CONTROL_FDT = 2 * 1024 * 1024;
+/** Size of the FDT header read before the whole blob. */
+const FDT_HEADER_BYTES = 40;
+/** Bytes of the root node's default `#address-cells` / `#size-cells` (devicetree spec). */
+const DEFAULT_ADDRESS_CELLS = 2;
+const DEFAULT_SIZE_CELLS = 1;
+
+/** The guest cannot start (U-Boot would hang or panic here); the message says why. */
+export class BoardStartError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "BoardStartError";
+  }
+}
+
+/** How to start the guest. */
+export interface StartOptions {
+  /** Which U-Boot build to be. */
+  profile: BoardProfileName;
+  /** The console (the PV console once the Xen drivers are up). */
+  console: Console;
+  /** Hooks into later layers for commands (filesystems for `test -e`). */
+  hooks?: CommandHooks;
+}
+
+/** The running guest: U-Boot after start-up. */
+export interface Guest {
+  /** The shell at its prompt. */
+  readonly shell: Shell;
+  /** Board figures. */
+  readonly board: BoardInfo;
+  /** The environment. */
+  readonly env: Environment;
+  /** What the console shows from start-up until the first prompt. */
+  banner(): string;
+}
+
+function _fail(what: string, e: FdtError): never {
+  throw new BoardStartError(`Cannot start the guest: ${what}: ${e.errName}`);
+}
+
+/** Reads the blob at `address`: header first, then `totalsize` bytes. */
+function _readControlFdt(platform: Platform, address: number): Uint8Array {
+  const head = platform.memory.read(address, FDT_HEADER_BYTES);
+  const headFdt = new Fdt(head);
+  const magic = headFdt.header("magic");
+  if (magic !== FDT_MAGIC) {
+    // board_fdt_blob_setup: -ENXIO; U-Boot cannot go on without a device tree.
+    throw new BoardStartError(
+      `Cannot start the guest: no device tree at x0 = 0x${address.toString(16)} (bad FDT magic)`,
+    );
+  }
+  const size = headFdt.header("totalsize");
+  if (size < FDT_HEADER_BYTES || size > MAX_CONTROL_FDT) {
+    throw new BoardStartError(`Cannot start the guest: device tree size ${size} is out of range`);
+  }
+  const blob = platform.memory.read(address, size);
+  const err = new Fdt(blob).checkHeader();
+  if (err) _fail("device tree header", err);
+  return blob;
+}
+
+function _cells(fdt: Fdt, name: "addressCells" | "sizeCells"): number {
+  const r = fdt[name](0);
+  if (r instanceof FdtError) return name === "addressCells" ? DEFAULT_ADDRESS_CELLS : DEFAULT_SIZE_CELLS;
+  return r;
+}
+
+/** Every `reg` range of every enabled `device_type = "memory"` node, in tree order. */
+export function memoryBanks(fdt: Fdt): RamBank[] {
+  const ac = _cells(fdt, "addressCells");
+  const sc = _cells(fdt, "sizeCells");
+  const nodes = fdt.nodes();
+  if (nodes instanceof FdtError) _fail("walking the device tree", nodes);
+  const banks: RamBank[] = [];
+  for (const node of nodes) {
+    const type = fdt.getProperty(node, "device_type");
+    if (type instanceof FdtError || readFdtStringList(type.value)?.[0] !== "memory") continue;
+    const status = fdt.getProperty(node, "status");
+    if (!(status instanceof FdtError) && readFdtStringList(status.value)?.[0] !== "okay") continue;
+    const reg = fdt.getProperty(node, "reg");
+    if (reg instanceof FdtError) throw new BoardStartError("No reg property for memory node");
+    const ranges = readFdtRegs(reg.value, ac, sc);
+    if (!ranges) throw new BoardStartError("No reg property for memory node");
+    for (const r of ranges) {
+      if (r.size === 0n) continue;
+      banks.push({ start: Number(r.address), size: Number(r.size) });
+    }
+  }
+  if (banks.length === 0) throw new BoardStartError("dram_init: Missing /memory node");
+  return banks;
+}
+
+/** The root's `model`, or an empty string. */
+function _model(fdt: Fdt): string {
+  const p = fdt.getProperty(0, "model");
+  return p instanceof FdtError ? "" : readFdtStringList(p.value)?.[0] ?? "";
+}
+
+/** The console device's name: the node compatible with `xen,xen` (normally `hypervisor`). */
+function _consoleName(fdt: Fdt): string {
+  const node = fdt.nodeOffsetByCompatible(-1, "xen,xen");
+  if (node instanceof FdtError) throw new BoardStartError("No xen,xen compatible found");
+  const name = fdt.getName(node);
+  return name instanceof FdtError ? "hypervisor" : name.split("@")[0]!;
+}
+
+/** Starts U-Boot on `platform`. */
+export function startGuest(platform: Platform, options: StartOptions): Guest {
+  const blob = _readControlFdt(platform, platform.entry.x0);
+  const fdt = new Fdt(blob);
+  const banks = memoryBanks(fdt);
+  const consoleName = _consoleName(fdt);
+  const board = computeBoardInfo({
+    banks,
+    fdtSize: blob.length,
+    model: _model(fdt),
+    profile: options.profile,
+  });
+  // reloc_fdt: U-Boot's own copy of the control DTB at the top of RAM.
+  platform.memory.write(board.fdtBlob, blob);
+
+  const xenguest = options.profile === "xenguest";
+  const env = new Environment(
+    xenguest ? XENGUEST_ENV : DEFAULT_ENV,
+    xenguest ? XENGUEST_ENV_SIZE : DEFAULT_ENV_SIZE,
+  );
+  env.set("fdtcontroladdr", board.fdtBlob.toString(16));
+  for (const name of ["stdin", "stdout", "stderr"]) env.set(name, consoleName);
+
+  const shell = new Shell({
+    commands: boardCommands(options.profile, options.hooks),
+    env,
+    console: options.console,
+    memory: platform.memory,
+    board,
+    parser: xenguest ? "simple" : "hush",
+  });
+
+  const banner = () => {
+    // The console exists only once the PV console driver is up (board_r), so the pre-relocation
+    // banner lines are never seen on this board.
+    const devices = 4;
+    const uclasses = 4;
+    let text = `Core:  ${devices} devices, ${uclasses} uclasses, devicetree: board\n`;
+    if (xenguest) text += "Loading Environment from <NULL>... OK\n";
+    for (const label of ["In:", "Out:", "Err:"]) text += `${label.padEnd(7)}${consoleName}\n`;
+    return text;
+  };
+  return { shell, board, env, banner };
+}

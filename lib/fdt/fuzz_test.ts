@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { compileDts, openLibfdt } from "../../tests/fixtures_dtc.ts";
+import { FEATURES_DTS, XEN_GUEST_DTS } from "./_testdata.ts";
+import { FDT_END, FDT_HEADER, FDT_TAGSIZE } from "./constants.ts";
+import { FDT_ERR_BADSTRUCTURE, FdtError } from "./errors.ts";
+import { Fdt } from "./fdt.ts";
+import { parseFdtTree } from "./tree.ts";
+import { fdtU32 } from "./value.ts";
+
+/** A small deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
+  };
+}
+
+type Mutation = (blob: Uint8Array, random: () => number) => Uint8Array;
+
+const HEADER_FIELDS = Object.values(FDT_HEADER);
+const INTERESTING_WORDS = [0, 1, 2, 3, 4, 9, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 0x28, 0x38];
+
+const mutations: Record<string, Mutation> = {
+  truncate: (blob, random) => blob.slice(0, Math.floor(random() * blob.length)),
+  "flip bytes": (blob, random) => {
+    const out = blob.slice();
+    const flips = 1 + Math.floor(random() * 8);
+    for (let i = 0; i < flips; i++) {
+      const at = Math.floor(random() * out.length);
+      out[at] = (out[at] ?? 0) ^ (1 << Math.floor(random() * 8));
+    }
+    return out;
+  },
+  "header field": (blob, random) => {
+    const out = blob.slice();
+    const field = HEADER_FIELDS[Math.floor(random() * HEADER_FIELDS.length)] ?? 0;
+    const word = random() < 0.5
+      ? INTERESTING_WORDS[Math.floor(random() * INTERESTING_WORDS.length)] ?? 0
+      : Math.floor(random() * 0x100000000);
+    new DataView(out.buffer).setUint32(field, word);
+    return out;
+  },
+  "structure word": (blob, random) => {
+    const out = blob.slice();
+    const view = new DataView(out.buffer);
+    const structOff = view.getUint32(FDT_HEADER.off_dt_struct);
+    const words = Math.floor(view.getUint32(FDT_HEADER.size_dt_struct) / FDT_TAGSIZE);
+    const at = structOff + FDT_TAGSIZE * Math.floor(random() * words);
+    view.setUint32(at, INTERESTING_WORDS[Math.floor(random() * INTERESTING_WORDS.length)] ?? 0);
+    return out;
+  },
+};
+
+/** Calls every function on the (possibly corrupt) blob; any exception fails the test. */
+function exercise(bytes: Uint8Array, random: () => number): void {
+  const fdt = new Fdt(bytes);
+  fdt.checkHeader();
+  // A tag walk ends within one step per structure word.
+  let steps = 0;
+  for (let offset = 0; steps <= bytes.length / FDT_TAGSIZE + 1; steps++) {
+    const step = fdt.nextTag(offset);
+    if (step instanceof FdtError || step.tag === FDT_END) break;
+    assert.ok(step.nextOffset > offset, "tags advance");
+    offset = step.nextOffset;
+  }
+  assert.ok(steps <= bytes.length / FDT_TAGSIZE + 1, "the tag walk ends");
+  const nodes = fdt.nodes();
+  const list = nodes instanceof FdtError ? [0, 4, 8] : nodes;
+  for (const node of list.slice(0, 64)) {
+    fdt.getName(node);
+    fdt.getPath(node);
+    fdt.properties(node);
+    fdt.subnodes(node);
+    fdt.parentOffset(node);
+    fdt.nodeDepth(node);
+    fdt.getPhandle(node);
+    fdt.addressCells(node);
+    fdt.sizeCells(node);
+    fdt.stringlistCount(node, "compatible");
+    fdt.stringlistGet(node, "compatible", 1);
+    fdt.nodeCheckCompatible(node, "xen,xen");
+    fdt.nextNode(node, 0);
+  }
+  for (const path of ["/", "/chosen", "/cpus/cpu@0", "serial0", "deep/x", "", "//"]) fdt.pathOffset(path);
+  fdt.getAlias("serial0");
+  fdt.nodeOffsetByCompatible(-1, "arm,armv8");
+  fdt.nodeOffsetByPhandle(1);
+  fdt.nodeOffsetByPropValue(-1, "device_type", new TextEncoder().encode("memory\0"));
+  fdt.memReservations();
+  parseFdtTree(bytes);
+  // Edits, on a copy with room to grow.
+  const room = new Uint8Array(bytes.length + 256);
+  room.set(bytes);
+  const target = list[Math.floor(random() * list.length)] ?? 0;
+  const editable = new Fdt(room);
+  editable.setProp(target, "fuzz", fdtU32(1, 2));
+  editable.appendProp(target, "compatible", fdtU32(3));
+  editable.addSubnode(target, "fuzz@1");
+  editable.delProp(target, "reg");
+  editable.setName(target, "renamed");
+  editable.addMemRsv(0x1000n, 0x1000n);
+  editable.delMemRsv(0);
+  editable.nopProperty(target, "model");
+  editable.delNode(target);
+  editable.shrinkToMinimum(0, 0x48000000);
+  editable.openInto(new Uint8Array(bytes.length + 512));
+  editable.pack();
+  new Fdt(room).nopNode(target);
+}
+
+for (const [name, mutate] of Object.entries(mutations)) {
+  Deno.test(`corrupt blobs (${name}) give errors, never exceptions or endless loops`, async () => {
+    const sources = [await compileDts(XEN_GUEST_DTS, ["-@"]), await compileDts(FEATURES_DTS)];
+    const random = prng(0x5eed + name.length);
+    for (let round = 0; round < 300; round++) {
+      const source = sources[round % sources.length];
+      assert.ok(source);
+      exercise(mutate(source, random), random);
+    }
+  });
+}
+
+Deno.test("tiny and empty arrays give errors", () => {
+  for (let length = 0; length <= 48; length += 4) exercise(new Uint8Array(length), prng(length));
+});
+
+const libfdt = openLibfdt();
+
+Deno.test({
+  name: "on blobs with corrupt structure or strings, lookups agree with libfdt",
+  ignore: libfdt === undefined,
+  fn: async () => {
+    assert.ok(libfdt);
+    const blob = await compileDts(FEATURES_DTS);
+    const view = new DataView(blob.buffer, blob.byteOffset);
+    const dataStart = view.getUint32(FDT_HEADER.off_dt_struct);
+    const random = prng(0xfd7);
+    const paths = ["/", "/soc", "/soc/serial@9000000", "/soc/bus", "serial0", "/memory", "deep"];
+    for (let round = 0; round < 400; round++) {
+      // Flip bytes after the header and reservation map only: libfdt trusts what fdt_check_header accepts.
+      const bytes = blob.slice();
+      for (let i = 0; i < 1 + Math.floor(random() * 4); i++) {
+        const at = dataStart + Math.floor(random() * (blob.length - dataStart));
+        bytes[at] = (bytes[at] ?? 0) ^ (1 << Math.floor(random() * 8));
+      }
+      const fdt = new Fdt(bytes);
+      for (const path of paths) {
+        const mine = fdt.pathOffset(path);
+        const theirs = libfdt.symbols.fdt_path_offset(bytes, new TextEncoder().encode(`${path}\0`));
+        assert.equal(mine instanceof FdtError ? mine.errval : mine, theirs, `round ${round} path ${path}`);
+      }
+      let depth = 0;
+      for (let offset = -1, guard = 0; guard < bytes.length; guard++) {
+        const mine = fdt.nextNode(offset, depth);
+        const theirs = libfdt.nextNode(bytes, offset, depth);
+        if (mine instanceof FdtError) {
+          assert.equal(mine.errval, theirs.offset, `round ${round} next node after ${offset}`);
+          break;
+        }
+        assert.deepEqual(mine, theirs, `round ${round} next node after ${offset}`);
+        if (mine.depth < 0) break;
+        const path = fdt.getPath(mine.offset);
+        // A stray END_NODE makes libfdt's fdt_get_path read before its buffer: only compare the others.
+        if (!(path instanceof FdtError && path.code === FDT_ERR_BADSTRUCTURE)) {
+          const theirPath = libfdt.getPath(bytes, mine.offset);
+          assert.equal(
+            path instanceof FdtError ? path.errval : path,
+            theirPath,
+            `round ${round} path of ${offset}`,
+          );
+        }
+        offset = mine.offset;
+        depth = mine.depth;
+      }
+    }
+  },
+});

@@ -1,0 +1,104 @@
+/**
+ * A pvboot session: the emulated guest machine (machine/) and the U-Boot that starts on it (board/),
+ * wired together only through the platform contract — memory and the entry registers.
+ *
+ * @module
+ */
+
+import { createMachine, type Machine } from "./machine/machine.ts";
+import type { GuestConfig } from "./machine/guest_config.ts";
+import { type Guest, startGuest } from "./board/board_init.ts";
+import { SessionConsole } from "./shell/session_console.ts";
+import type { Shell } from "./shell/shell.ts";
+
+/** What a session needs from its host. */
+export interface SessionIo {
+  /** Reads a host file (a `--dtb` blob). */
+  readFile(path: string): Promise<Uint8Array>;
+  /** Receives console output (a byte string). */
+  sink(text: string): void;
+}
+
+/** A running guest with its shell. */
+export interface Session {
+  /** The platform side. */
+  readonly machine: Machine;
+  /** U-Boot. */
+  readonly guest: Guest;
+  /** The shell (shortcut for `guest.shell`). */
+  readonly shell: Shell;
+  /** The console: output sink and Ctrl-C. */
+  readonly console: SessionConsole;
+  /** The start-up text shown before the first prompt. */
+  banner(): string;
+}
+
+/** Builds the machine from `config` and starts U-Boot on it. */
+export async function createSession(config: GuestConfig, io: SessionIo): Promise<Session> {
+  const machine = await createMachine(config, { readFile: io.readFile });
+  const console = new SessionConsole(io.sink);
+  const guest = startGuest(machine, { profile: config.board, console });
+  return { machine, guest, shell: guest.shell, console, banner: () => guest.banner() };
+}
+
+/**
+ * Feeds `lines` to the session as typed input without prompts (scripts, standard input, `-c`);
+ * hush constructs may span lines. Calls `onStatus` with `$?` after each complete command line.
+ * Returns the last status.
+ */
+export async function runLines(
+  session: Session,
+  lines: readonly string[],
+  onStatus?: (rc: number) => void,
+): Promise<number> {
+  let pending = "";
+  let rc = 0;
+  for (const line of lines) {
+    const r = await session.shell.inputLine(line, pending, { repeat: false });
+    if (r === "more") {
+      pending += `${line}\n`;
+      continue;
+    }
+    pending = "";
+    rc = r;
+    onStatus?.(rc);
+    if (session.shell.exitRequest) return rc;
+  }
+  if (pending !== "") {
+    // The input ended inside an open construct: hush reports it as a syntax error.
+    rc = await session.shell.finishPending(pending);
+    onStatus?.(rc);
+  }
+  return rc;
+}
+
+/**
+ * Runs a script (a byte string of command lines) on a new session built from `config`, collecting
+ * what the console printed.
+ *
+ * @example
+ * ```ts
+ * import { completeGuestConfig } from "./machine/guest_config.ts";
+ * import { runScript } from "./session.ts";
+ *
+ * const { output, status } = await runScript(completeGuestConfig({}), "setenv a 1; echo a=$a");
+ * console.assert(output === "a=1\n" && status === 0);
+ * ```
+ */
+export async function runScript(
+  config: GuestConfig,
+  script: string,
+  io: Partial<Pick<SessionIo, "readFile">> = {},
+): Promise<{ output: string; status: number }> {
+  let output = "";
+  const session = await createSession(config, {
+    readFile: io.readFile ?? (() => Promise.reject(new Error("Cannot read files: no host I/O given"))),
+    sink: (text) => {
+      output += text;
+    },
+  });
+  const lines = script.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  const status = await runLines(session, lines);
+  return { output, status };
+}
