@@ -53,22 +53,28 @@ export function runRepl(session: Session, write: (text: string) => void): Promis
       pending = "";
       prompt();
     });
-    rl.on("line", async (line: string) => {
-      rl.pause();
+    // Lines are handled one at a time, in order; the terminal is not paused while a command runs, so
+    // that Ctrl-C reaches it (readline reports it as SIGINT).
+    const queue: string[] = [];
+    const drain = async () => {
+      if (running) return;
       running = true;
-      const r = await session.shell.inputLine(toByteString(line), pending);
+      while (queue.length > 0) {
+        const line = toByteString(queue.shift()!);
+        const r = await session.shell.inputLine(line, pending);
+        pending = r === "more" ? `${pending}${line}\n` : "";
+        if (session.shell.exitRequest) {
+          running = false;
+          rl.close();
+          return;
+        }
+        prompt();
+      }
       running = false;
-      if (r === "more") {
-        pending += `${toByteString(line)}\n`;
-      } else {
-        pending = "";
-      }
-      if (session.shell.exitRequest) {
-        rl.close();
-        return;
-      }
-      rl.resume();
-      prompt();
+    };
+    rl.on("line", (line: string) => {
+      queue.push(line);
+      void drain();
     });
     rl.on("close", () => resolve(session.shell.lastReturnCode));
     write(session.banner());
