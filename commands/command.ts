@@ -47,10 +47,6 @@ export interface ShellApi {
   runCommandList(cmd: string, flag: number): Promise<number>;
   /** Hush local variables (`showvar`); `undefined` on the simple parser. */
   readonly locals?: Map<string, string> | undefined;
-  /** When the command string just run ended in hush's `exit n`: n (consumed). */
-  takeExit?(): number | undefined;
-  /** Passes an `exit n` on to the caller of the command now returning (so `$?` becomes n). */
-  propagateExit?(code: number): void;
 }
 
 /** Everything a command may use while it runs. */

@@ -147,13 +147,7 @@ async function _run(ctx: CommandContext, argv: string[]): Promise<number> {
       ctx.console.puts(`## Error: "${name}" not defined\n`);
       return 1;
     }
-    const rc = await ctx.shell.runCommand(value, ctx.flag | CMD_FLAG_ENV);
-    const exited = ctx.shell.takeExit?.();
-    if (exited !== undefined) {
-      ctx.shell.propagateExit?.(exited);
-      return exited === 0 ? 0 : 1;
-    }
-    if (rc !== 0) return 1;
+    if ((await ctx.shell.runCommand(value, ctx.flag | CMD_FLAG_ENV)) !== 0) return 1;
   }
   return 0;
 }

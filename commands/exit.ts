@@ -1,19 +1,25 @@
 /**
- * `exit [n]` (U-Boot 2023.01 cmd/exit.c, built with the hush parser): returns `-n - 2`, which hush
- * turns into leaving the running script with `$?` = n. `n` is `simple_strtoul(arg, NULL, 10)` kept
- * in an `int`, so `-3` gives 0 and values wrap at 32 bits as U-Boot's do.
+ * `exit [n]` as U-Boot 2023.01 behaves (cmd/exit.c, built with the hush parser). On the real board
+ * (checked against the qemu_arm64 build) `exit` does not leave anything — not the prompt's line, not a
+ * `run` script, not an `if` — it only sets the status: `exit` and `exit 0` succeed, any other `n`
+ * fails (`$?` is 1). `n` is `simple_strtoul(arg, NULL, 10)` kept in an `int`, so `-3` gives 0 and
+ * values wrap at 32 bits; an `n` that wraps to -1 is U-Boot's usage-error value.
  *
  * @module
  */
 
-import type { Command, CommandContext } from "./command.ts";
+import {
+  CMD_RET_FAILURE,
+  CMD_RET_SUCCESS,
+  CMD_RET_USAGE,
+  type Command,
+  type CommandContext,
+} from "./command.ts";
 import { defineCommand } from "./define_command.ts";
 import { simpleStrtoul } from "../lib/strto.ts";
 
 /** `exit`'s maxargs. */
 const EXIT_MAXARGS = 2;
-/** The offset U-Boot uses to tell an exit code from a command result (`return -r - 2`). */
-const EXIT_CODE_OFFSET = 2;
 
 /**
  * The `exit` command.
@@ -22,7 +28,7 @@ const EXIT_CODE_OFFSET = 2;
  * ```ts
  * import { exitCommand } from "./exit.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(exitCommand().run(fakeContext(), ["exit", "3"]) === -5);
+ * console.assert(exitCommand().run(fakeContext(), ["exit", "3"]) === 1);
  * ```
  */
 export function exitCommand(): Command {
@@ -37,5 +43,6 @@ export function exitCommand(): Command {
 function _doExit(_ctx: CommandContext, argv: string[]): number {
   const arg = argv[1];
   const r = arg === undefined ? 0 : Number(BigInt.asIntN(32, simpleStrtoul(arg, 10).value));
-  return (-r - EXIT_CODE_OFFSET) | 0;
+  if (r === CMD_RET_USAGE) return CMD_RET_USAGE;
+  return r === 0 ? CMD_RET_SUCCESS : CMD_RET_FAILURE;
 }

@@ -8,21 +8,23 @@ function exit(...args: string[]): number {
   return rc as number;
 }
 
-Deno.test("exit returns -n - 2 so hush can tell an exit code from a result", () => {
-  assert.equal(exit(), -2);
-  assert.equal(exit("0"), -2);
-  assert.equal(exit("3"), -5);
-  assert.equal(exit("1"), -3);
+Deno.test("exit only sets the status: 0 for no argument or 0, failure for any other n", () => {
+  assert.equal(exit(), 0);
+  assert.equal(exit("0"), 0);
+  assert.equal(exit("3"), 1);
+  assert.equal(exit("1"), 1);
 });
 
 Deno.test("exit parses n as unsigned decimal: a sign stops it, 0x switches to hex", () => {
-  assert.equal(exit("-3"), -2);
-  assert.equal(exit("0x10"), -18);
-  assert.equal(exit("12abc"), -14);
+  assert.equal(exit("-3"), 0);
+  assert.equal(exit("0x10"), 1);
+  assert.equal(exit("0x0"), 0);
+  assert.equal(exit("12abc"), 1);
 });
 
 Deno.test("exit keeps n in a 32-bit int as U-Boot does", () => {
-  assert.equal(exit("4294967297"), -3); // n wraps to 1
+  assert.equal(exit("4294967296"), 0); // n wraps to 0
+  assert.equal(exit("4294967297"), 1); // n wraps to 1
   assert.equal(exit("4294967295"), -1); // n wraps to -1
 });
 

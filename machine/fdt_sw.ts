@@ -31,8 +31,8 @@ export const FDT_NOP = 0x4;
 /** Structure token: end of the structure block. */
 export const FDT_END = 0x9;
 
-/** Header field offsets (big-endian u32 each). */
-const HEADER = {
+/** Byte offsets of the header fields (big-endian u32 each). */
+export const FDT_HEADER = {
   magic: 0,
   totalsize: 4,
   off_dt_struct: 8,
@@ -212,7 +212,8 @@ export class FdtSequentialWriter {
     const totalsize = stringsOff + strings.length;
     const blob = new Uint8Array(totalsize);
     const view = new DataView(blob.buffer);
-    const set = (field: keyof typeof HEADER, value: number) => view.setUint32(HEADER[field], value, false);
+    const set = (field: keyof typeof FDT_HEADER, value: number) =>
+      view.setUint32(FDT_HEADER[field], value, false);
     set("magic", FDT_MAGIC);
     set("totalsize", totalsize);
     set("off_dt_struct", structOff);
@@ -292,7 +293,10 @@ export function fdtStrings(...list: string[]): Uint8Array {
 }
 
 function structStart(blob: Uint8Array): number {
-  return new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(HEADER.off_dt_struct, false);
+  return new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(
+    FDT_HEADER.off_dt_struct,
+    false,
+  );
 }
 
 function propertyLength(blob: Uint8Array, propertyOffset: number): number {
@@ -330,12 +334,12 @@ export function fdtShrinkProperty(blob: Uint8Array, propertyOffset: number, valu
     throw new RangeError(`Cannot grow property in place: ${value.length} bytes for a ${length}-byte value`);
   }
   const valueAt = structStart(blob) + propertyOffset + PROP_HEADER_SIZE;
-  const dataEnd = view.getUint32(HEADER.off_dt_strings, false) +
-    view.getUint32(HEADER.size_dt_strings, false);
+  const dataEnd = view.getUint32(FDT_HEADER.off_dt_strings, false) +
+    view.getUint32(FDT_HEADER.size_dt_strings, false);
   blob.copyWithin(valueAt + newSpace, valueAt + oldSpace, dataEnd);
   const delta = oldSpace - newSpace;
-  view.setUint32(HEADER.size_dt_struct, view.getUint32(HEADER.size_dt_struct, false) - delta, false);
-  view.setUint32(HEADER.off_dt_strings, view.getUint32(HEADER.off_dt_strings, false) - delta, false);
+  view.setUint32(FDT_HEADER.size_dt_struct, view.getUint32(FDT_HEADER.size_dt_struct, false) - delta, false);
+  view.setUint32(FDT_HEADER.off_dt_strings, view.getUint32(FDT_HEADER.off_dt_strings, false) - delta, false);
   view.setUint32(valueAt - PROP_HEADER_SIZE + PROP_LEN, value.length, false);
   blob.set(value, valueAt);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { cString, decompileDtb, openLibfdt } from "../tests/fixtures_dtc.ts";
 import {
+  FDT_HEADER,
   fdtCells,
   fdtNopRegion,
   FdtSequentialWriter,
@@ -54,7 +55,7 @@ function writeTheirs(steps: Step[]): Uint8Array {
     assert.equal(err, 0);
   }
   assert.equal(s.fdt_finish(buf), 0);
-  const totalsize = new DataView(buf.buffer).getUint32(4);
+  const totalsize = new DataView(buf.buffer).getUint32(FDT_HEADER.totalsize);
   return buf.slice(0, totalsize);
 }
 
@@ -127,11 +128,13 @@ Deno.test("the strings block lists names in reverse order of first use, sharing 
   w.endNode();
   const blob = w.finish();
   const view = new DataView(blob.buffer);
-  const strings = new TextDecoder().decode(blob.subarray(view.getUint32(12), view.getUint32(4)));
+  const strings = new TextDecoder().decode(
+    blob.subarray(view.getUint32(FDT_HEADER.off_dt_strings), view.getUint32(FDT_HEADER.totalsize)),
+  );
   assert.equal(strings, "compatible\0model\0");
-  assert.equal(view.getUint32(16), 0x30, "off_mem_rsvmap");
-  assert.equal(view.getUint32(8), 0x40, "off_dt_struct");
-  assert.equal(view.getUint32(24), 16, "last_comp_version");
+  assert.equal(view.getUint32(FDT_HEADER.off_mem_rsvmap), 0x30, "off_mem_rsvmap");
+  assert.equal(view.getUint32(FDT_HEADER.off_dt_struct), 0x40, "off_dt_struct");
+  assert.equal(view.getUint32(FDT_HEADER.last_comp_version), 16, "last_comp_version");
 });
 
 Deno.test("a written tree decompiles with dtc to what was written", async () => {

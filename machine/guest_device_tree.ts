@@ -16,6 +16,7 @@ import {
   FDT_BEGIN_NODE,
   FDT_END,
   FDT_END_NODE,
+  FDT_HEADER,
   FDT_MAGIC,
   FDT_NOP,
   FDT_PROP,
@@ -357,14 +358,7 @@ export class DtbFormatError extends SyntaxError {
   }
 }
 
-/** Header offsets used by the reader. */
-const H_TOTALSIZE = 4;
-const H_OFF_DT_STRUCT = 8;
-const H_OFF_DT_STRINGS = 12;
-const H_VERSION = 20;
-const H_LAST_COMP_VERSION = 24;
-const H_SIZE_DT_STRINGS = 32;
-const H_SIZE_DT_STRUCT = 36;
+/** Size of a version 17 header. */
 const HEADER_SIZE = 40;
 /** Oldest and newest blob versions read (16 and 17 have the same structure block). */
 const READ_MIN_VERSION = 16;
@@ -422,23 +416,28 @@ export function readMemoryBanks(dtb: Uint8Array): MemoryBank[] | DtbFormatError 
   const view = new DataView(dtb.buffer, dtb.byteOffset, dtb.byteLength);
   const u32 = (at: number) => view.getUint32(at, false);
   if (u32(0) !== FDT_MAGIC) return new DtbFormatError(`bad magic 0x${u32(0).toString(16)}`, 0);
-  const version = u32(H_VERSION);
-  if (version < READ_MIN_VERSION || u32(H_LAST_COMP_VERSION) > READ_MAX_COMP_VERSION) {
-    return new DtbFormatError(`version ${version} is not supported`, H_VERSION);
+  const version = u32(FDT_HEADER.version);
+  if (version < READ_MIN_VERSION || u32(FDT_HEADER.last_comp_version) > READ_MAX_COMP_VERSION) {
+    return new DtbFormatError(`version ${version} is not supported`, FDT_HEADER.version);
   }
-  const totalsize = u32(H_TOTALSIZE);
+  const totalsize = u32(FDT_HEADER.totalsize);
   if (totalsize < HEADER_SIZE || totalsize > dtb.length) {
-    return new DtbFormatError(`totalsize ${totalsize} does not fit the ${dtb.length}-byte file`, H_TOTALSIZE);
+    return new DtbFormatError(
+      `totalsize ${totalsize} does not fit the ${dtb.length}-byte file`,
+      FDT_HEADER.totalsize,
+    );
   }
-  const structStart = u32(H_OFF_DT_STRUCT);
-  const structEnd = version >= READ_MAX_COMP_VERSION ? structStart + u32(H_SIZE_DT_STRUCT) : totalsize;
-  const stringsStart = u32(H_OFF_DT_STRINGS);
-  const stringsEnd = stringsStart + u32(H_SIZE_DT_STRINGS);
+  const structStart = u32(FDT_HEADER.off_dt_struct);
+  const structEnd = version >= READ_MAX_COMP_VERSION
+    ? structStart + u32(FDT_HEADER.size_dt_struct)
+    : totalsize;
+  const stringsStart = u32(FDT_HEADER.off_dt_strings);
+  const stringsEnd = stringsStart + u32(FDT_HEADER.size_dt_strings);
   if (structStart < HEADER_SIZE || structEnd > totalsize) {
-    return new DtbFormatError("the structure block is outside the blob", H_OFF_DT_STRUCT);
+    return new DtbFormatError("the structure block is outside the blob", FDT_HEADER.off_dt_struct);
   }
   if (stringsStart < HEADER_SIZE || stringsEnd > totalsize) {
-    return new DtbFormatError("the strings block is outside the blob", H_OFF_DT_STRINGS);
+    return new DtbFormatError("the strings block is outside the blob", FDT_HEADER.off_dt_strings);
   }
 
   const banks: MemoryBank[] = [];

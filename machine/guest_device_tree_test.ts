@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compileDts, decompileDtb } from "../tests/fixtures_dtc.ts";
+import { FDT_BEGIN_NODE, FDT_END, FDT_HEADER, FDT_NOP, FDT_PROP } from "./fdt_sw.ts";
 import {
   buildGuestDeviceTree,
   defaultRngSeed,
@@ -59,13 +60,13 @@ function asFdtPrint(property: string | undefined): string {
 function tags(dtb: Uint8Array): number[] {
   const view = new DataView(dtb.buffer, dtb.byteOffset, dtb.byteLength);
   const out: number[] = [];
-  let at = view.getUint32(8);
+  let at = view.getUint32(FDT_HEADER.off_dt_struct);
   for (;;) {
     const tag = view.getUint32(at);
     out.push(tag);
-    if (tag === 9) return out;
-    if (tag === 1) at = Math.ceil((dtb.indexOf(0, at + 4) + 1) / 4) * 4;
-    else if (tag === 3) at += Math.ceil((12 + view.getUint32(at + 4)) / 4) * 4;
+    if (tag === FDT_END) return out;
+    if (tag === FDT_BEGIN_NODE) at = Math.ceil((dtb.indexOf(0, at + 4) + 1) / 4) * 4;
+    else if (tag === FDT_PROP) at += Math.ceil((12 + view.getUint32(at + 4)) / 4) * 4;
     else at += 4;
   }
 }
@@ -135,9 +136,9 @@ Deno.test("an unused second bank is left as NOP tags where its placeholder was",
   const small = tags(buildGuestDeviceTree({ memoryMiB: 1536, vcpus: 1 }));
   const large = tags(buildGuestDeviceTree({ memoryMiB: 4096, vcpus: 1 }));
   // memory@200000000 is BEGIN_NODE, 4 words of name, two properties (5 and 7 words), END_NODE.
-  const nops = small.filter((tag) => tag === 4).length;
+  const nops = small.filter((tag) => tag === FDT_NOP).length;
   assert.equal(nops, 19);
-  assert.equal(large.filter((tag) => tag === 4).length, 0);
+  assert.equal(large.filter((tag) => tag === FDT_NOP).length, 0);
   assert.equal(small.length, large.length - 4 + 19);
 });
 
@@ -181,9 +182,9 @@ Deno.test("the bytes freed by the shorter hypervisor reg stay at the end of the 
   for (const [memoryMiB, freed] of [[1536, 0], [4096, 16], [1043456, 32]] as const) {
     const dtb = buildGuestDeviceTree({ memoryMiB, vcpus: 1 });
     const view = new DataView(dtb.buffer);
-    const dataEnd = view.getUint32(12) + view.getUint32(32);
-    assert.equal(view.getUint32(4) - dataEnd, freed, `${memoryMiB} MiB`);
-    assert.equal(dtb.length, view.getUint32(4));
+    const dataEnd = view.getUint32(FDT_HEADER.off_dt_strings) + view.getUint32(FDT_HEADER.size_dt_strings);
+    assert.equal(view.getUint32(FDT_HEADER.totalsize) - dataEnd, freed, `${memoryMiB} MiB`);
+    assert.equal(dtb.length, view.getUint32(FDT_HEADER.totalsize));
     // What is left there is the end of the strings block as it was before it moved down.
     assert.deepEqual(dtb.subarray(dataEnd), dtb.subarray(dataEnd - freed, dataEnd));
   }

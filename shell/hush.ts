@@ -33,10 +33,7 @@ export interface HushHost {
   runArgv(argv: string[], flag: number): Promise<number>;
 }
 
-/** `exit`'s return values lie below this. */
-const EXIT_BASE = -2;
-
-/** Largest loop iterations between Ctrl-C checks is one: hush checks at every iteration. */
+/** `is_assignment`: a letter, then letters, digits or `_`, then `=`. */
 function _isAssignment(s: string | undefined): boolean {
   if (s === undefined) return false;
   if (!/^[A-Za-z]/.test(s)) return false;
@@ -55,9 +52,6 @@ export class Hush {
   flagRepeat = false;
   /** `do_repeat`: the current line is a repetition. */
   doRepeat = false;
-  /** Set while an `exit` unwinds: the code it asked for. */
-  #exitCode: number | undefined;
-
   constructor(readonly host: HushHost) {}
 
   /** Prints hush's syntax error. */
@@ -76,7 +70,9 @@ export class Hush {
       this.host.console.puts(`${name}: readonly variable\n`);
       return -1;
     }
-    this.locals.set(name, value);
+    // `name=` with nothing after it removes the local (as `showvar` on the real board shows).
+    if (value === "") this.locals.delete(name);
+    else this.locals.set(name, value);
     return 0;
   }
 
@@ -258,18 +254,7 @@ export class Hush {
       }
       if (pi.numProgs === 0) continue;
       rcode = await this.#runPipe(pi);
-      if (rcode < -1) {
-        this.lastReturnCode = -rcode + EXIT_BASE;
-        this.#exitCode = this.lastReturnCode;
-        return EXIT_BASE;
-      }
-      if (this.#exitCode !== undefined) {
-        // A `run`/`source` below ended in `exit n`: `$?` is n.
-        this.lastReturnCode = this.#exitCode;
-        this.#exitCode = undefined;
-      } else {
-        this.lastReturnCode = rcode === 0 ? 0 : 1;
-      }
+      this.lastReturnCode = rcode === 0 ? 0 : 1;
       if (rmode === Res.IF || rmode === Res.ELIF) nextIfCode = rcode;
       if (rmode === Res.WHILE) flagRep = this.lastReturnCode === 0;
       if (rmode === Res.UNTIL) flagRep = this.lastReturnCode !== 0;
@@ -285,7 +270,7 @@ export class Hush {
 
   /**
    * `parse_stream_outer` over a string (`parse_string_outer`): parses and runs list after list.
-   * Returns 0 or 1, or {@linkcode EXIT_BASE} when an `exit` ended it (`lastReturnCode` holds its code).
+   * Returns 0 or 1.
    */
   async parseStringOuter(s: string, flag: number): Promise<number> {
     if (s.length === 0) return 0;
@@ -304,10 +289,6 @@ export class Hush {
       }
       if (status !== 1 && !r.open) {
         code = await this.#runListReal(r.list);
-        if (code === EXIT_BASE) {
-          this.#exitCode = this.lastReturnCode;
-          return EXIT_BASE;
-        }
         if (code === -1) this.flagRepeat = false;
       } else {
         // Discard the rest of the line after a syntax error.
@@ -332,21 +313,6 @@ export class Hush {
   }
 
   /**
-   * Consumes the code an `exit` left for the caller (`run`, `source`), if any.
-   * Returns `undefined` when no exit is unwinding.
-   */
-  takeExit(): number | undefined {
-    const code = this.#exitCode;
-    this.#exitCode = undefined;
-    return code;
-  }
-
-  /** Marks that the command now returning ended by `exit code` (so `$?` becomes `code`). */
-  propagateExit(code: number): void {
-    this.#exitCode = code;
-  }
-
-  /**
    * Parses interactive input (`parse_file_outer` for one prompt): returns `"more"` when a construct
    * or quote is still open and another line is needed, else runs it and returns the status.
    */
@@ -363,11 +329,6 @@ export class Hush {
     }
     if (r.open) return "more";
     const code = await this.#runListReal(r.list);
-    if (code === EXIT_BASE) {
-      // exit at the main input: the line ends, `$?` keeps the code, the shell goes on.
-      this.#exitCode = undefined;
-      return this.lastReturnCode;
-    }
     if (code === -1) this.flagRepeat = false;
     return code;
   }

@@ -31,7 +31,7 @@ const stubs: Command[] = [
     repeatable: false,
     usage: "",
     help: "",
-    run: (_c, a) => -Number(a[1] ?? 0) - 2,
+    run: (_c, a) => (Number(a[1] ?? 0) ? 1 : 0),
   },
   { name: "usage", maxArgs: 1, repeatable: false, usage: "a usage", help: "long help", run: () => -1 },
 ];
@@ -110,6 +110,9 @@ Deno.test("hush variables: environment before locals, $? after every pipe", asyn
   assert.deepEqual(await run(sh, con, "x=local1"), { out: "", rc: 0 });
   assert.equal((await run(sh, con, "echo $x")).out, "local1\n");
   assert.equal((await run(sh, con, "showvar x")).out, "x=local1\n");
+  await run(sh, con, "y=2");
+  await run(sh, con, "y=");
+  assert.equal((await run(sh, con, "showvar")).out, "HUSH_VERSION=0.01\nx=local1\n");
   assert.deepEqual(await run(sh, con, "printenv x"), { out: '## Error: "x" not defined\n', rc: 1 });
   await run(sh, con, "setenv x global1");
   assert.equal((await run(sh, con, "echo ${x}")).out, "global1\n");
@@ -157,10 +160,14 @@ Deno.test("run stops at the first failing variable and reports a missing one", a
   });
 });
 
-Deno.test("exit in a run script stops it and sets $?; at the prompt it is ignored", async () => {
+Deno.test("exit leaves nothing, in a run script or at the prompt: it only sets the status", async () => {
   const { sh, con } = shell();
   await run(sh, con, "setenv foo 'echo bar ; exit 3 ; echo baz'");
-  assert.equal((await run(sh, con, "run foo; echo $?")).out, "bar\n3\n");
+  assert.equal((await run(sh, con, "run foo; echo $?")).out, "bar\nbaz\n0\n");
+  assert.equal(
+    (await run(sh, con, "setenv q 'echo a; exit 5'; run q && echo and-ok; echo st=$?")).out,
+    "a\nst=1\n",
+  );
   assert.deepEqual(await run(sh, con, "exit"), { out: "", rc: 0 });
   assert.equal((await run(sh, con, "echo after-exit")).out, "after-exit\n");
 });

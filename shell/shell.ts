@@ -156,16 +156,6 @@ export class Shell implements ShellApi {
     return await simpleRunCommandList(cmd, this.#simpleHost());
   }
 
-  /** When a `run`/`source` ended in `exit n`, returns n (and clears it); else undefined. */
-  takeExit(): number | undefined {
-    return this.hush?.takeExit();
-  }
-
-  /** Re-arms an `exit` code for the caller of the command now returning. */
-  propagateExit(code: number): void {
-    this.hush?.propagateExit(code);
-  }
-
   #simpleHost(): SimpleHost {
     return {
       envGet: (n) => this.env.get(n),

@@ -7,6 +7,9 @@
  * Errors are returned as {@linkcode FdtError} values, never thrown; a malformed blob gives an error, and
  * every walk is bounded by the blob's size.
  *
+ * The array must hold at least `totalsize` bytes (libfdt reads whatever memory follows; here a blob
+ * running past its array reports FDT_ERR_TRUNCATED). It may be longer: free memory after the blob.
+ *
  * Offsets are libfdt's: a node or property is named by the offset of its tag in the structure block.
  * Any edit may move what follows it, so offsets taken before an edit must be looked up again.
  *

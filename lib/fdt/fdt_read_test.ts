@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { compileDts, openLibfdt } from "../../tests/fixtures_dtc.ts";
 import { FEATURES_DTS, XEN_GUEST_DTS } from "./_testdata.ts";
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP } from "./constants.ts";
+import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_HEADER, FDT_PROP } from "./constants.ts";
 import {
   FDT_ERR_BADMAGIC,
   FDT_ERR_BADOFFSET,
@@ -175,7 +175,7 @@ Deno.test("header checks report BADMAGIC, BADVERSION and TRUNCATED", async () =>
   const blob = await compileDts(XEN_GUEST_DTS, ["-@"]);
   assert.equal(new Fdt(new Uint8Array(0x100)).checkHeader()?.code, FDT_ERR_BADMAGIC);
   const old = blob.slice();
-  new DataView(old.buffer).setUint32(20, 1);
+  new DataView(old.buffer).setUint32(FDT_HEADER.version, 1);
   assert.equal(new Fdt(old).checkHeader()?.code, FDT_ERR_BADVERSION);
   assert.equal(new Fdt(blob.subarray(0, blob.length - 1)).checkHeader()?.code, FDT_ERR_TRUNCATED);
   assert.equal(code(new Fdt(blob.subarray(0, blob.length - 1)).pathOffset("/")), FDT_ERR_TRUNCATED);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { compileDts, cString, decompileDtb, openLibfdt } from "../../tests/fixtures_dtc.ts";
 import { FEATURES_DTS, XEN_GUEST_DTS } from "./_testdata.ts";
-import { FDT_END, FDT_NOP } from "./constants.ts";
+import { FDT_END, FDT_HEADER, FDT_NOP } from "./constants.ts";
 import {
   FDT_ERR_BADLAYOUT,
   FDT_ERR_EXISTS,
@@ -171,7 +171,7 @@ Deno.test("opening into a buffer shorter than totalsize fails with FDT_ERR_NOSPA
 Deno.test("edits of a blob whose blocks are out of order fail with FDT_ERR_BADLAYOUT", async () => {
   const blob = (await compileDts(FEATURES_DTS)).slice();
   // Point the strings block before the end of the structure block.
-  new DataView(blob.buffer).setUint32(12, 0x40);
+  new DataView(blob.buffer).setUint32(FDT_HEADER.off_dt_strings, 0x40);
   const error = new Fdt(blob).delProp(0, "model");
   assert.ok(error instanceof FdtError);
   assert.equal(error.code, FDT_ERR_BADLAYOUT);
@@ -212,18 +212,18 @@ Deno.test({
     assert.ok(libfdt);
     const blob = await compileDts(FEATURES_DTS);
     const view = new DataView(blob.buffer, blob.byteOffset);
-    const structOff = view.getUint32(8);
-    const stringsOff = view.getUint32(12);
-    const structSize = view.getUint32(36);
-    const stringsSize = view.getUint32(32);
+    const structOff = view.getUint32(FDT_HEADER.off_dt_struct);
+    const stringsOff = view.getUint32(FDT_HEADER.off_dt_strings);
+    const structSize = view.getUint32(FDT_HEADER.size_dt_struct);
+    const stringsSize = view.getUint32(FDT_HEADER.size_dt_strings);
     // Swap the structure and strings blocks.
     const swapped = new Uint8Array(blob.length);
     swapped.set(blob.subarray(0, structOff));
     swapped.set(blob.subarray(stringsOff, stringsOff + stringsSize), structOff);
     swapped.set(blob.subarray(structOff, structOff + structSize), structOff + stringsSize);
     const sv = new DataView(swapped.buffer);
-    sv.setUint32(12, structOff);
-    sv.setUint32(8, structOff + stringsSize);
+    sv.setUint32(FDT_HEADER.off_dt_strings, structOff);
+    sv.setUint32(FDT_HEADER.off_dt_struct, structOff + stringsSize);
     for (const size of [blob.length + 64, blob.length * 2 + 64, blob.length * 3]) {
       const mine = new Uint8Array(size).fill(0x55);
       mine.set(swapped);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileDts, openLibfdt } from "../../tests/fixtures_dtc.ts";
+import { compileDts, cString, openLibfdt } from "../../tests/fixtures_dtc.ts";
 import { FEATURES_DTS, XEN_GUEST_DTS } from "./_testdata.ts";
 import { FDT_END, FDT_HEADER, FDT_TAGSIZE } from "./constants.ts";
 import { FDT_ERR_BADSTRUCTURE, FdtError } from "./errors.ts";
@@ -176,6 +176,70 @@ Deno.test({
         offset = mine.offset;
         depth = mine.depth;
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "on blobs with corrupt structure or strings, edits agree with libfdt byte for byte",
+  ignore: libfdt === undefined,
+  fn: async () => {
+    assert.ok(libfdt);
+    const s = libfdt.symbols;
+    const base = await compileDts(FEATURES_DTS);
+    const opened = new Uint8Array(base.length + 256);
+    assert.ok(!(new Fdt(base).openInto(opened) instanceof FdtError));
+    const dataStart = new DataView(opened.buffer).getUint32(FDT_HEADER.off_dt_struct);
+    const random = prng(0xed17);
+    const status = (error: FdtError | undefined) => error?.errval ?? 0;
+    for (let round = 0; round < 600; round++) {
+      const mine = opened.slice();
+      for (let i = 0; i < 1 + Math.floor(random() * 4); i++) {
+        const at = dataStart + Math.floor(random() * (base.length - dataStart));
+        mine[at] = (mine[at] ?? 0) ^ (1 << Math.floor(random() * 8));
+      }
+      const theirs = mine.slice();
+      const fdt = new Fdt(mine);
+      const node = [0, 8, 0x20, 0x50, 0x80, 0xc0, 0x100][Math.floor(random() * 7)] ?? 0;
+      const name = ["compatible", "reg", "x", "model", "status"][Math.floor(random() * 5)] ?? "x";
+      const value = new Uint8Array(Math.floor(random() * 10)).fill(7);
+      const c = cString(name);
+      const op = Math.floor(random() * 9);
+      const [ours, real] = ((): [number, number] => {
+        switch (op) {
+          case 0:
+            return [
+              status(fdt.setProp(node, name, value)),
+              s.fdt_setprop(theirs, node, c, value, value.length),
+            ];
+          case 1:
+            return [
+              status(fdt.appendProp(node, name, value)),
+              s.fdt_appendprop(theirs, node, c, value, value.length),
+            ];
+          case 2:
+            return [status(fdt.delProp(node, name)), s.fdt_delprop(theirs, node, c)];
+          case 3: {
+            const added = fdt.addSubnode(node, name);
+            return [added instanceof FdtError ? added.errval : added, s.fdt_add_subnode(theirs, node, c)];
+          }
+          case 4:
+            return [status(fdt.delNode(node)), s.fdt_del_node(theirs, node)];
+          case 5:
+            return [status(fdt.setName(node, name)), s.fdt_set_name(theirs, node, c)];
+          case 6:
+            return [status(fdt.nopNode(node)), s.fdt_nop_node(theirs, node)];
+          case 7:
+            return [status(fdt.nopProperty(node, name)), s.fdt_nop_property(theirs, node, c)];
+          default:
+            return [
+              status(fdt.setPropInplace(node, name, value)),
+              s.fdt_setprop_inplace(theirs, node, c, value, value.length),
+            ];
+        }
+      })();
+      assert.equal(ours, real, `round ${round} op ${op}`);
+      assert.deepEqual(mine, theirs, `round ${round} op ${op}`);
     }
   },
 });

@@ -1,0 +1,1 @@
+// The baseline of the start-up benchmark: a Deno process that does nothing.
