@@ -46,6 +46,10 @@ export interface BoardInfo {
   readonly fdtBlob: number;
   /** Size of the control FDT copy. */
   readonly fdtSize: number;
+  /** Start of U-Boot's malloc area (`mem_malloc_start`), below its relocated code. */
+  readonly heapStart: number;
+  /** Size of the malloc area (`SYS_MALLOC_LEN` plus the environment buffer). */
+  readonly heapSize: number;
   /** Areas a `load` must not overwrite (from the stack down to the end of RAM, as lmb reserves). */
   readonly reserved: readonly ReservedArea[];
   /** The device tree's `model`. */

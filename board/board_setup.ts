@@ -306,6 +306,7 @@ export function computeBoardInfo(input: BoardSetupInput): BoardInfo {
   const { tlbAddr } = _tlb(input.banks, ramTop);
   const relocAddr = _alignDown(tlbAddr - monLen, PAGE_SIZE);
   let sp = _reserveAligned(relocAddr, figures.mallocLen + figures.envSize);
+  const heapStart = sp;
   sp = _reserveAligned(sp, BD_INFO_SIZE);
   sp = _reserveAligned(sp, figures.globalDataSize);
   const fdtSize = _alignUp(input.fdtSize, FDT_SIZE_ALIGN);
@@ -333,6 +334,8 @@ export function computeBoardInfo(input: BoardSetupInput): BoardInfo {
     startAddrSp,
     fdtBlob,
     fdtSize,
+    heapStart,
+    heapSize: relocAddr - heapStart,
     reserved,
     model: input.model,
   };

@@ -112,6 +112,8 @@ export const TEST_BOARD: BoardInfo = {
   startAddrSp: 0x5edb5000,
   fdtBlob: 0x5edb6db0,
   fdtSize: 0x2000,
+  heapStart: 0x5df37000,
+  heapSize: 0x1004000,
   reserved: [{ start: 0x5edb5000, size: 0x1124b000 }],
   model: "XENVM-4.17",
 };
