@@ -78,6 +78,53 @@ export function runRepl(session: Session, write: (text: string) => void): Promis
     });
     rl.on("close", () => resolve(session.shell.lastReturnCode));
     write(session.banner());
-    prompt();
+    void autoboot(session, rl, write).then(prompt);
   });
+}
+
+/** Milliseconds between the countdown's key checks (U-Boot polls every 10 ms). */
+const AUTOBOOT_POLL_MS = 10;
+const SECOND_MS = 1000;
+
+/**
+ * U-Boot's autoboot (common/autoboot.c `abortboot_single_key`): when `bootcmd` is set and `bootdelay`
+ * is not negative, count down, stop at any key (which is consumed), else run `bootcmd` as a command
+ * list. `bootdelay` -2 runs it without a countdown.
+ */
+export async function autoboot(
+  session: Session,
+  rl: readline.Interface,
+  write: (text: string) => void,
+): Promise<void> {
+  const env = session.shell.env;
+  const bootcmd = env.get("bootcmd");
+  const delayText = env.get("bootdelay");
+  let delay = delayText === undefined ? -1 : Number.parseInt(delayText, 10);
+  if (Number.isNaN(delay)) delay = -1;
+  if (bootcmd === undefined || delay === -1) return;
+  let abort = false;
+  if (delay !== -2) {
+    let pressed = false;
+    const onKey = () => {
+      pressed = true;
+    };
+    process.stdin.on("keypress", onKey);
+    write(`Hit any key to stop autoboot: ${String(delay).padStart(2)} `);
+    while (delay > 0 && !abort) {
+      delay--;
+      for (let waited = 0; waited < SECOND_MS && !pressed; waited += AUTOBOOT_POLL_MS) {
+        await new Promise((r) => setTimeout(r, AUTOBOOT_POLL_MS));
+      }
+      if (pressed) {
+        abort = true;
+        delay = 0;
+      }
+      write(`\b\b\b${String(delay).padStart(2)} `);
+    }
+    write("\n");
+    process.stdin.off("keypress", onKey);
+    // The key that stopped the countdown is consumed, as U-Boot's getchar() does.
+    if (pressed) Object.assign(rl as unknown as { line: string; cursor: number }, { line: "", cursor: 0 });
+  }
+  if (!abort) await session.shell.runCommandList(bootcmd, 0);
 }
