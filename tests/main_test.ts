@@ -1,0 +1,70 @@
+/**
+ * The command line as a user runs it: `main.ts` in a child process, scripted (-c, a script file,
+ * standard input), with its exit status.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const root = new URL("..", import.meta.url).pathname;
+
+async function pvboot(args: string[], stdin?: string): Promise<{ out: string; err: string; code: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", "main.ts", ...args],
+    cwd: root,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const r = await child.output();
+  return { out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr), code: r.code };
+}
+
+Deno.test("the README's smoke test script prints U-Boot's lines and exits 0", async () => {
+  const r = await pvboot(["scripts/examples/smoke.txt"]);
+  assert.equal(r.out, "crc32 for 40400000 ... 40400fff ==> 4a9d36c6\nchecksum-ok\n");
+  assert.equal(r.code, 0);
+});
+
+Deno.test("-c runs the line and exits with its $?, printing no banner or prompt", async () => {
+  assert.deepEqual(await pvboot(["-c", "echo one; false"]), { out: "one\n", err: "", code: 1 });
+  assert.equal((await pvboot(["-c", "true"])).code, 0);
+});
+
+Deno.test("standard input runs line by line; an open construct continues on the next line", async () => {
+  const r = await pvboot([], "setenv a 1\nif test $a = 1; then\necho yes\nfi\nprintenv a\n");
+  assert.deepEqual(r, { out: "yes\na=1\n", err: "", code: 0 });
+});
+
+Deno.test("an input that ends inside an if is hush's syntax error", async () => {
+  const r = await pvboot([], "if true; then\necho never\n");
+  assert.equal(r.out, "syntax error\n");
+  assert.equal(r.code, 1);
+});
+
+Deno.test("--board xenguest uses the simple parser and the real board's command set", async () => {
+  const r = await pvboot(["--board", "xenguest", "-c", "echo hi; printenv loadaddr"]);
+  assert.equal(r.out, "Unknown command 'echo' - try 'help'\nloadaddr=0x40000000\n");
+});
+
+Deno.test("reset ends the session: later lines do not run", async () => {
+  const r = await pvboot([], "echo before\nreset\necho after\n");
+  assert.equal(r.out, "before\nresetting ...\n");
+});
+
+Deno.test("a bad flag is reported on stderr with status 2", async () => {
+  const r = await pvboot(["--memory", "lots"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^pvboot: /);
+});
+
+Deno.test("--conformance marks $? after every line for the conformance harness", async () => {
+  const r = await pvboot(["--conformance"], "true\nfalse\n");
+  assert.equal(r.out, "\x00PVBOOT-RC 0\x00\n\x00PVBOOT-RC 1\x00\n");
+});
