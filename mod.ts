@@ -27,7 +27,7 @@ export {
 } from "./machine/guest_config.ts";
 export { parseXlConfig } from "./machine/xl_cfg.ts";
 export { CLI_USAGE, configFromArgs } from "./cli_args.ts";
-export { type Guest, startGuest } from "./board/board_init.ts";
+export { type Guest, startGuest } from "./guest.ts";
 export { Shell } from "./shell/shell.ts";
 export { Environment } from "./shell/environment.ts";
 export { SessionConsole } from "./shell/session_console.ts";

@@ -7,7 +7,7 @@
 
 import { createMachine, type Machine } from "./machine/machine.ts";
 import type { GuestConfig } from "./machine/guest_config.ts";
-import { type Guest, startGuest } from "./board/board_init.ts";
+import { type Guest, startGuest } from "./guest.ts";
 import { SessionConsole } from "./shell/session_console.ts";
 import type { Shell } from "./shell/shell.ts";
 

@@ -9,15 +9,15 @@
  * @module
  */
 
-import type { Platform } from "../machine/platform.ts";
-import { Fdt, FDT_MAGIC, FdtError, readFdtRegs, readFdtStringList } from "../lib/fdt/mod.ts";
-import type { BoardInfo, BoardProfileName, RamBank } from "./board_info.ts";
-import { computeBoardInfo } from "./board_setup.ts";
-import { DEFAULT_ENV, DEFAULT_ENV_SIZE, XENGUEST_ENV, XENGUEST_ENV_SIZE } from "./default_env.ts";
-import { Environment } from "../shell/environment.ts";
-import { Shell } from "../shell/shell.ts";
-import type { Console } from "../commands/command.ts";
-import { boardCommands, type CommandHooks } from "../commands/registry.ts";
+import type { Platform } from "./machine/platform.ts";
+import { Fdt, FDT_MAGIC, FdtError, readFdtRegs, readFdtStringList } from "./lib/fdt/mod.ts";
+import type { BoardInfo, BoardProfileName, RamBank } from "./board/board_info.ts";
+import { computeBoardInfo } from "./board/board_setup.ts";
+import { DEFAULT_ENV, DEFAULT_ENV_SIZE, XENGUEST_ENV, XENGUEST_ENV_SIZE } from "./board/default_env.ts";
+import { Environment } from "./shell/environment.ts";
+import { Shell } from "./shell/shell.ts";
+import type { Console } from "./commands/command.ts";
+import { boardCommands, type CommandHooks } from "./commands/registry.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
 const MAX_CONTROL_FDT = 2 * 1024 * 1024;
