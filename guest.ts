@@ -14,7 +14,7 @@ import { Fdt, FDT_MAGIC, FdtError, readFdtRegs, readFdtStringList } from "./lib/
 import type { BoardInfo, BoardProfileName, RamBank } from "./board/board_info.ts";
 import { computeBoardInfo } from "./board/board_setup.ts";
 import { DEFAULT_ENV, DEFAULT_ENV_SIZE, XENGUEST_ENV, XENGUEST_ENV_SIZE } from "./board/default_env.ts";
-import { Environment } from "./shell/environment.ts";
+import { Environment } from "./env/environment.ts";
 import { Shell } from "./shell/shell.ts";
 import type { Console } from "./commands/command.ts";
 import { boardCommands, type CommandHooks } from "./commands/registry.ts";

@@ -29,7 +29,7 @@ export { parseXlConfig } from "./machine/xl_cfg.ts";
 export { CLI_USAGE, configFromArgs } from "./cli_args.ts";
 export { type Guest, startGuest } from "./guest.ts";
 export { Shell } from "./shell/shell.ts";
-export { Environment } from "./shell/environment.ts";
+export { Environment } from "./env/environment.ts";
 export { SessionConsole } from "./shell/session_console.ts";
 export type { Command, CommandContext } from "./commands/command.ts";
 export type { BoardInfo } from "./board/board_info.ts";

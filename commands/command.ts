@@ -10,7 +10,7 @@
  */
 
 import type { PhysicalMemory } from "../machine/platform.ts";
-import type { Environment } from "../shell/environment.ts";
+import type { Environment } from "../env/environment.ts";
 import type { BoardInfo } from "../board/board_info.ts";
 
 /** The command succeeded. */

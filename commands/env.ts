@@ -14,7 +14,7 @@ import {
   printUsage,
 } from "./command.ts";
 import { defineCommand } from "./define_command.ts";
-import { EnvError } from "../shell/environment.ts";
+import { EnvError } from "../env/environment.ts";
 
 const SYS_MAXARGS = 64;
 

@@ -20,7 +20,7 @@ import {
   type CommandContext,
 } from "./command.ts";
 import { defineCommand } from "./define_command.ts";
-import { EnvError } from "../shell/environment.ts";
+import { EnvError } from "../env/environment.ts";
 import { simpleStrtoul } from "../lib/strto.ts";
 import {
   regexSubstitute,

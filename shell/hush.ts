@@ -20,7 +20,7 @@ import {
   SPECIAL_VAR_SYMBOL,
   SUBSTED_VAR_SYMBOL,
 } from "./hush_parser.ts";
-import type { Environment } from "./environment.ts";
+import type { Environment } from "../env/environment.ts";
 import type { Console } from "../commands/command.ts";
 
 /** What hush needs from the rest of the shell. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Shell } from "./shell.ts";
-import { Environment } from "./environment.ts";
+import { Environment } from "../env/environment.ts";
 import { envCommands } from "../commands/env.ts";
 import { helpCommands } from "../commands/help.ts";
 import { showvarCommand } from "../commands/showvar.ts";

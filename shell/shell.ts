@@ -17,7 +17,7 @@ import {
   printUsage,
   type ShellApi,
 } from "../commands/command.ts";
-import type { Environment } from "./environment.ts";
+import type { Environment } from "../env/environment.ts";
 import type { BoardInfo } from "../board/board_info.ts";
 import { DataAbort, type PhysicalMemory } from "../machine/platform.ts";
 import { Hush } from "./hush.ts";

@@ -6,7 +6,7 @@
  */
 
 import { DataAbort, type PhysicalMemory } from "../machine/platform.ts";
-import { Environment } from "../shell/environment.ts";
+import { Environment } from "../env/environment.ts";
 import type { BoardInfo } from "../board/board_info.ts";
 import { type Command, type CommandContext, CommandTable, type Console } from "../commands/command.ts";
 

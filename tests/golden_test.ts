@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { Shell } from "../shell/shell.ts";
-import { Environment } from "../shell/environment.ts";
+import { Environment } from "../env/environment.ts";
 import { boardCommands } from "../commands/registry.ts";
 import { GuestMemory } from "../machine/guest_memory.ts";
 import { RecordingConsole, TEST_BOARD } from "./fake_context.ts";
