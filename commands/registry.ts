@@ -12,6 +12,7 @@ import { crc32Command } from "./crc32.ts";
 import { echoCommand } from "./echo.ts";
 import { envCommands } from "./env.ts";
 import { exitCommand } from "./exit.ts";
+import { fdtCommand } from "./fdt.ts";
 import { helpCommands } from "./help.ts";
 import { itestCommand } from "./itest.ts";
 import { memCommands } from "./mem.ts";
@@ -77,6 +78,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     versionCommand(profile),
     ...envCommands(),
     ...memCommands(),
+    fdtCommand(profile),
     crc32Command(),
     bdinfoCommand(),
     echoCommand(),
