@@ -18,6 +18,8 @@ import { Environment } from "./env/environment.ts";
 import { Shell } from "./shell/shell.ts";
 import type { Console } from "./commands/command.ts";
 import { boardCommands, type CommandHooks } from "./commands/registry.ts";
+import { BlockRegistry } from "./drivers/blk/mod.ts";
+import { DOS_PARTITION_DRIVER, EFI_PARTITION_DRIVER, PartitionLayer } from "./disk/mod.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
 const MAX_CONTROL_FDT = 2 * 1024 * 1024;
@@ -54,6 +56,10 @@ export interface Guest {
   readonly board: BoardInfo;
   /** The environment. */
   readonly env: Environment;
+  /** Block devices (the blk uclass). */
+  readonly blk: BlockRegistry;
+  /** Partition tables of the block devices. */
+  readonly parts: PartitionLayer;
   /** What the console shows from start-up until the first prompt. */
   banner(): string;
 }
@@ -151,8 +157,14 @@ export function startGuest(platform: Platform, options: StartOptions): Guest {
   env.set("fdtcontroladdr", board.fdtBlob.toString(16));
   for (const name of ["stdin", "stdout", "stderr"]) env.set(name, consoleName);
 
+  // The blk uclass and the partition layer, shared by part, pvblock and the filesystems. The real
+  // xenguest build has no EFI partition support (CONFIG_EFI_PARTITION is off).
+  const blk = new BlockRegistry();
+  const parts = new PartitionLayer(
+    xenguest ? [DOS_PARTITION_DRIVER] : [EFI_PARTITION_DRIVER, DOS_PARTITION_DRIVER],
+  );
   const shell = new Shell({
-    commands: boardCommands(options.profile, options.hooks),
+    commands: boardCommands(options.profile, { ...options.hooks, storage: { blk, parts } }),
     env,
     console: options.console,
     memory: platform.memory,
@@ -170,5 +182,5 @@ export function startGuest(platform: Platform, options: StartOptions): Guest {
     for (const label of ["In:", "Out:", "Err:"]) text += `${label.padEnd(7)}${consoleName}\n`;
     return text;
   };
-  return { shell, board, env, banner };
+  return { shell, board, env, blk, parts, banner };
 }

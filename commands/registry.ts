@@ -7,6 +7,8 @@
  */
 
 import type { Command } from "./command.ts";
+import type { BlockRegistry } from "../drivers/blk/mod.ts";
+import type { PartitionLayer } from "../disk/mod.ts";
 import { bdinfoCommand } from "./bdinfo.ts";
 import { crc32Command } from "./crc32.ts";
 import { echoCommand } from "./echo.ts";
@@ -16,6 +18,7 @@ import { fdtCommand } from "./fdt.ts";
 import { helpCommands } from "./help.ts";
 import { itestCommand } from "./itest.ts";
 import { memCommands } from "./mem.ts";
+import { partCommand } from "./part.ts";
 import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
@@ -65,10 +68,12 @@ export const XENGUEST_COMMANDS: ReadonlySet<string> = new Set([
   "version",
 ]);
 
-/** What commands may need from the layers below (filesystems, block devices); optional for now. */
+/** What commands may need from the layers below (filesystems, block devices). */
 export interface CommandHooks {
   /** `test -e`. */
   test?: TestHooks;
+  /** The block devices and partition tables of the guest (the blk uclass and disk/ layer). */
+  storage?: { blk: BlockRegistry; parts: PartitionLayer };
 }
 
 /** The commands of a board profile (a fresh set: commands with state, like `md`, get their own). */
@@ -92,6 +97,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     showvarCommand(),
     ...resetCommands(),
   ];
+  if (hooks.storage) all.push(partCommand(hooks.storage.blk, hooks.storage.parts));
   if (profile === "default") return all;
   return all.filter((c) => XENGUEST_COMMANDS.has(c.name));
 }
