@@ -1,9 +1,11 @@
 /**
  * Assembles the guest machine from a {@linkcode GuestConfig}: guest RAM with Xen's banks, the device
- * tree placed where Xen's toolstack puts boot modules, and the {@linkcode Platform} the guest runs on
- * (entry registers, memory, the hypercall entry).
+ * tree placed where Xen's toolstack puts boot modules, the guest's Xen (hypercalls, shared_info, event
+ * channels, grant table, magic pages, xenstored and the console backend in Dom0; see xen/toolstack.ts),
+ * and the {@linkcode Platform} the guest runs on (entry registers, memory, the hypercall entry).
  *
- * Files (a `--dtb` blob) come in through {@linkcode MachineIo}, so this module stays free of `Deno.*`.
+ * Files (a `--dtb` blob), console output and the trace bus come in through {@linkcode MachineIo}, so this
+ * module stays free of `Deno.*`.
  *
  * @example
  * ```ts
@@ -25,16 +27,32 @@ import { GuestMemory, GuestMemoryError, type MemoryRegion } from "./guest_memory
 import type { GuestConfig } from "./guest_config.ts";
 import type { EntryState, HypercallRegisters, Platform } from "./platform.ts";
 import { buildGuestDeviceTree, guestRamBanks, readMemoryBanks } from "./guest_device_tree.ts";
+import { TraceBus } from "./trace.ts";
+import type { Dom0 } from "./xen/dom0.ts";
+import type { HandoffReport } from "./xen/handoff.ts";
+import type { VirtualClock } from "./xen/scheduler.ts";
+import { buildXenGuest, type XenGuest } from "./xen/toolstack.ts";
 
-/** Reads host files (the `--dtb` blob). */
+/** The host side of the machine: files, console output, tracing. */
 export interface MachineIo {
   /** The whole file. */
   readFile(path: string): Promise<Uint8Array>;
+  /** Receives the guest's console output; without it the bytes are collected (see `takeConsoleOutput`). */
+  consoleOut?: (bytes: Uint8Array) => void;
+  /** The trace bus to emit into (default: a new one, `machine.trace`). */
+  trace?: TraceBus;
+  /**
+   * Let a `SCHEDOP_poll` on the console port wait on the wall clock for `consoleInput` (interactive
+   * sessions). Without it the machine runs on virtual time only.
+   */
+  waitForInput?: boolean;
+  /** Accept the guest's `CONSOLEIO_write` as a debug Xen does (default: `-EPERM`, as a release Xen). */
+  xenConsoleWrites?: boolean;
 }
 
 /** The assembled guest: the platform it runs on plus what built it. */
 export interface Machine extends Platform {
-  /** Guest RAM (and later the pages Xen maps). */
+  /** Guest RAM and the pages Xen maps. */
   readonly memory: GuestMemory;
   /** The configuration the machine was built from (with a loaded DTB, `memoryMiB` is the DTB's RAM). */
   readonly config: GuestConfig;
@@ -44,6 +62,22 @@ export interface Machine extends Platform {
   readonly dtbAddress: number;
   /** Its length in bytes. */
   readonly dtbSize: number;
+  /** The trace bus (hypercalls, event channels, XenStore messages, console output, refused grants). */
+  readonly trace: TraceBus;
+  /** The guest's Xen: hypervisor, domain state, xenstored, console backend. */
+  readonly xen: XenGuest;
+  /** What Dom0 backends (blkback) use: event channels, grants, XenStore, run order, clock. */
+  readonly dom0: Dom0;
+  /** Xen system time (virtual; moves when a poll times out). */
+  readonly clock: VirtualClock;
+  /** The guest's `SCHEDOP_shutdown` reason once it shut down, else undefined. */
+  readonly shutdownReason: number | undefined;
+  /** Terminal input for the guest's PV console; it enters the ring when the backends next run. */
+  consoleInput(bytes: Uint8Array): void;
+  /** The console output collected since the last call (when `io.consoleOut` was not given). */
+  takeConsoleOutput(): Uint8Array;
+  /** What the guest leaves for the next kernel: grants, event channels, Xen pages, backend states. */
+  handoffReport(): HandoffReport;
 }
 
 /** The machine cannot be built from this configuration (a user mistake or a bad DTB file). */
@@ -58,6 +92,8 @@ export class MachineError extends Error {
 const MIB = 1024 * 1024;
 /** Xen errno `ENOSYS`: the answer to a hypercall the platform does not implement. */
 export const XEN_ENOSYS = 38n;
+/** Console output kept when nobody takes it (the newest bytes win). */
+export const MAX_COLLECTED_OUTPUT = 1024 * 1024;
 /**
  * U-Boot's `CONFIG_TEXT_BASE` offset: the xenguest U-Boot is an arm64 Linux Image with
  * `text_offset` 0x80000, and Xen loads it at RAM base + text_offset (0x40080000).
@@ -108,10 +144,8 @@ export function placeBootModules(
  * Builds the machine for `config`: RAM banks from the configured memory size (or, with `dtbPath`, from
  * the memory nodes of that DTB, which is then handed to the guest unchanged), the device tree placed as
  * Xen's toolstack places it, and entry registers x0 = DTB address, pc = RAM base + 0x80000 (U-Boot's
- * text base). Throws {@linkcode MachineError} for a DTB that cannot be used.
- *
- * The hypercall entry answers every call with `-ENOSYS` for now: the Xen core (hypercalls, shared_info,
- * event channels, grant table, magic pages) is a later piece of work.
+ * text base). Throws {@linkcode MachineError} for a DTB that cannot be used. The guest's Xen is set up as
+ * `xl create` leaves it (xen/toolstack.ts).
  */
 export async function createMachine(config: GuestConfig, io: MachineIo): Promise<Machine> {
   let dtb: Uint8Array;
@@ -165,6 +199,29 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
   }
   memory.write(dtbAddress, dtb);
 
+  const trace = io.trace ?? new TraceBus();
+  const collected = new _OutputCollector(MAX_COLLECTED_OUTPUT);
+  const consoleOut = io.consoleOut;
+  let xen: XenGuest;
+  try {
+    xen = buildXenGuest({
+      memory,
+      banks,
+      name: machineConfig.name,
+      vcpus: machineConfig.vcpus,
+      memoryMiB: machineConfig.memoryMiB,
+      trace,
+      consoleSink: consoleOut ?? ((bytes) => collected.add(bytes)),
+      waitForInput: io.waitForInput ?? false,
+      consoleIoWrite: io.xenConsoleWrites ?? false,
+    });
+  } catch (error) {
+    if (error instanceof GuestMemoryError) {
+      throw new MachineError(`Cannot set up Xen's pages: ${error.message}`);
+    }
+    throw error;
+  }
+
   const entry: EntryState = { x0: dtbAddress, pc: kernelBase };
   return {
     memory,
@@ -173,8 +230,63 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
     banks,
     dtbAddress,
     dtbSize: dtb.length,
-    hypercall(_regs: HypercallRegisters): Promise<bigint> {
-      return Promise.resolve(-XEN_ENOSYS);
+    trace,
+    xen,
+    dom0: xen.dom0,
+    clock: xen.dom0.clock,
+    get shutdownReason() {
+      return xen.domain.shutdownReason;
+    },
+    hypercall(regs: HypercallRegisters): Promise<bigint> {
+      return xen.hypervisor.hypercall(regs);
+    },
+    consoleInput(bytes: Uint8Array): void {
+      xen.console.input(bytes);
+    },
+    takeConsoleOutput(): Uint8Array {
+      return collected.take();
+    },
+    handoffReport(): HandoffReport {
+      return xen.handoffReport();
     },
   };
+}
+
+/** Console output nobody took yet, bounded to the newest `limit` bytes. */
+class _OutputCollector {
+  readonly #limit: number;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(bytes: Uint8Array): void {
+    this.#chunks.push(bytes.slice());
+    this.#size += bytes.length;
+    while (this.#size > this.#limit && this.#chunks.length > 0) {
+      const first = this.#chunks[0] as Uint8Array;
+      const excess = this.#size - this.#limit;
+      if (first.length <= excess) {
+        this.#chunks.shift();
+        this.#size -= first.length;
+      } else {
+        this.#chunks[0] = first.subarray(excess);
+        this.#size -= excess;
+      }
+    }
+  }
+
+  take(): Uint8Array {
+    const out = new Uint8Array(this.#size);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    this.#chunks = [];
+    this.#size = 0;
+    return out;
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * The machine: everything outside the guest boundary. Guest RAM ({@linkcode GuestMemory}), the guest
  * configuration ({@linkcode GuestConfig}, read from flags or an xl.cfg file with
- * {@linkcode parseXlConfig}), the guest's device tree, and {@linkcode createMachine}, which assembles
- * them into the {@linkcode Platform} the guest runs on. Guest code imports only `platform.ts`.
+ * {@linkcode parseXlConfig}), the guest's device tree, the guest's Xen (xen/mod.ts), the trace bus
+ * ({@linkcode TraceBus}), and {@linkcode createMachine}, which assembles them into the
+ * {@linkcode Platform} the guest runs on. Guest code imports only `platform.ts`.
  *
  * @example
  * ```ts
@@ -66,6 +67,7 @@ export type { GuestDeviceTreeConfig, MemoryBank } from "./guest_device_tree.ts";
 export {
   createMachine,
   MachineError,
+  MAX_COLLECTED_OUTPUT,
   MAX_DTB_BYTES,
   MODULE_OFFSET,
   placeBootModules,
@@ -74,3 +76,24 @@ export {
   XEN_ENOSYS,
 } from "./machine.ts";
 export type { Machine, MachineIo } from "./machine.ts";
+
+export {
+  formatTraceJson,
+  formatTraceLine,
+  printableBytes,
+  TRACE_KINDS,
+  TraceBus,
+  TraceError,
+} from "./trace.ts";
+export type { Events, TraceKind, TraceListener, TraceRecord, XenStoreDirection } from "./trace.ts";
+
+export { formatHandoffReport, GrantError, XenStoreError } from "./xen/mod.ts";
+export type {
+  Backend,
+  BackendReport,
+  Dom0,
+  GrantMapping,
+  HandoffReport,
+  XenGuest,
+  XenStoreDom0,
+} from "./xen/mod.ts";
