@@ -57,10 +57,18 @@ async function main(): Promise<number> {
   }
   for (const w of parsed.warnings) console.error(`pvboot: ${w}`);
   const interactive = parsed.command === undefined && parsed.script === undefined && Deno.stdin.isTerminal();
-  const session = await createSession(parsed.config, {
-    readFile: (path) => Deno.readFile(path),
-    sink: _writeOut,
-  });
+  let session;
+  try {
+    session = await createSession(parsed.config, {
+      readFile: (path) => Deno.readFile(path),
+      sink: _writeOut,
+      trace: parsed.trace ?? [],
+      traceSink: (line) => Deno.stderr.writeSync(new TextEncoder().encode(line)),
+    });
+  } catch (e: unknown) {
+    console.error(`pvboot: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
   const mark = conformance ? (rc: number) => _writeOut(CONFORMANCE_MARK(rc)) : undefined;
   if (parsed.command !== undefined) {
     return await runLines(session, toByteString(parsed.command).split("\n"), mark);

@@ -10,6 +10,7 @@ import type { GuestConfig } from "./machine/guest_config.ts";
 import { type Guest, startGuest } from "./guest.ts";
 import { SessionConsole } from "./shell/session_console.ts";
 import type { Shell } from "./shell/shell.ts";
+import { traceCommand, Tracer } from "./host/tracer.ts";
 
 /** What a session needs from its host. */
 export interface SessionIo {
@@ -17,6 +18,10 @@ export interface SessionIo {
   readFile(path: string): Promise<Uint8Array>;
   /** Receives console output (a byte string). */
   sink(text: string): void;
+  /** `--trace` words (`xen`, `json`, event kinds); none: tracing off. */
+  trace?: readonly string[];
+  /** Receives trace lines (default: `sink`). */
+  traceSink?: (line: string) => void;
 }
 
 /** A running guest with its shell. */
@@ -29,6 +34,8 @@ export interface Session {
   readonly shell: Shell;
   /** The console: output sink and Ctrl-C. */
   readonly console: SessionConsole;
+  /** The Xen tracer (`--trace`, the `trace` command). */
+  readonly tracer: Tracer;
   /** The start-up text shown before the first prompt. */
   banner(): string;
 }
@@ -36,9 +43,14 @@ export interface Session {
 /** Builds the machine from `config` and starts U-Boot on it. */
 export async function createSession(config: GuestConfig, io: SessionIo): Promise<Session> {
   const machine = await createMachine(config, { readFile: io.readFile });
+  const tracer = new Tracer(machine.trace, io.traceSink ?? io.sink);
+  const traceError = tracer.configure(io.trace ?? []);
+  if (traceError !== undefined) throw new RangeError(`Cannot trace: ${traceError}`);
   const console = new SessionConsole(io.sink);
   const guest = startGuest(machine, { profile: config.board, console });
-  return { machine, guest, shell: guest.shell, console, banner: () => guest.banner() };
+  // The emulator's monitor command; the xenguest profile keeps the real board's command set.
+  if (config.board === "default") guest.shell.commands.add(traceCommand(tracer));
+  return { machine, guest, shell: guest.shell, console, tracer, banner: () => guest.banner() };
 }
 
 /**
