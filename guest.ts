@@ -20,9 +20,17 @@ import type { Console } from "./commands/command.ts";
 import { boardCommands, type CommandHooks } from "./commands/registry.ts";
 import { BlockRegistry } from "./drivers/blk/mod.ts";
 import { DOS_PARTITION_DRIVER, EFI_PARTITION_DRIVER, PartitionLayer } from "./disk/mod.ts";
+import { Malloc } from "./board/malloc.ts";
+import { Hypercalls } from "./drivers/xen/hypercall.ts";
+import { XenConsole } from "./drivers/xen/console.ts";
+import { type XenDrivers, xenFini, type XenFiniReport, xenInit } from "./drivers/xen/xen_init.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
 const MAX_CONTROL_FDT = 2 * 1024 * 1024;
+/** Yields with an empty input ring before a line read gives up (input is typed before it is read). */
+const READLINE_IDLE_YIELDS = 4;
+/** `CONFIG_SYS_CBSIZE`: longest command line. */
+const SYS_CBSIZE = 1024;
 /** Size of the FDT header read before the whole blob. */
 const FDT_HEADER_BYTES = 40;
 /** Bytes of the root node's default `#address-cells` / `#size-cells` (devicetree spec). */
@@ -42,8 +50,10 @@ export class BoardStartError extends Error {
 export interface StartOptions {
   /** Which U-Boot build to be. */
   profile: BoardProfileName;
-  /** The console (the PV console once the Xen drivers are up). */
+  /** The session's console: Ctrl-C and delays; until the PV console is up, nothing is printed. */
   console: Console;
+  /** Print the start-up lines (interactive sessions); scripted runs print only what commands print. */
+  banner?: boolean;
   /** Hooks into later layers for commands (filesystems for `test -e`). */
   hooks?: CommandHooks;
 }
@@ -60,8 +70,19 @@ export interface Guest {
   readonly blk: BlockRegistry;
   /** Partition tables of the block devices. */
   readonly parts: PartitionLayer;
-  /** What the console shows from start-up until the first prompt. */
-  banner(): string;
+  /** The console the shell prints through: the PV console ring when Xen offers one. */
+  readonly console: Console;
+  /** The Xen drivers. */
+  readonly xen: XenDrivers;
+  /**
+   * Reads one line the terminal typed into the console's input ring (up to CR or LF, which is
+   * dropped); `undefined` when no input arrives.
+   */
+  readLine(): Promise<string | undefined>;
+  /** Waits until everything printed so far has gone through the console ring. */
+  flush(): Promise<void>;
+  /** Tears the Xen devices down as U-Boot does before jumping to Linux (`xen_fini`). */
+  fini(): Promise<XenFiniReport>;
 }
 
 function _fail(what: string, e: FdtError): never {
@@ -134,8 +155,8 @@ function _consoleName(fdt: Fdt): string {
   return name instanceof FdtError ? "hypervisor" : name.split("@")[0]!;
 }
 
-/** Starts U-Boot on `platform`. */
-export function startGuest(platform: Platform, options: StartOptions): Guest {
+/** Starts U-Boot on `platform`, in board_r's order: console, Xen drivers, environment, shell. */
+export async function startGuest(platform: Platform, options: StartOptions): Promise<Guest> {
   const blob = _readControlFdt(platform, platform.entry.x0);
   const fdt = new Fdt(blob);
   const banks = memoryBanks(fdt);
@@ -148,6 +169,17 @@ export function startGuest(platform: Platform, options: StartOptions): Guest {
   });
   // reloc_fdt: U-Boot's own copy of the control DTB at the top of RAM.
   platform.memory.write(board.fdtBlob, blob);
+
+  // serial_xen: the console exists once the PV console is probed; then xen_init.
+  const heap = Malloc.forBoard(board);
+  const hypercalls = Hypercalls.create(platform, heap);
+  const pv = await XenConsole.probe(hypercalls, options.console);
+  const console: Console = pv ?? options.console;
+  const xen = await xenInit(platform, board, new Fdt(platform.memory.read(board.fdtBlob, blob.length)), {
+    heap,
+    hypercalls,
+    log: (text) => console.puts(text),
+  });
 
   const xenguest = options.profile === "xenguest";
   const env = new Environment(
@@ -166,13 +198,13 @@ export function startGuest(platform: Platform, options: StartOptions): Guest {
   const shell = new Shell({
     commands: boardCommands(options.profile, { ...options.hooks, storage: { blk, parts } }),
     env,
-    console: options.console,
+    console,
     memory: platform.memory,
     board,
     parser: xenguest ? "simple" : "hush",
   });
 
-  const banner = () => {
+  if (options.banner) {
     // The console exists only once the PV console driver is up (board_r), so the pre-relocation
     // banner lines are never seen on this board.
     const devices = 4;
@@ -180,7 +212,31 @@ export function startGuest(platform: Platform, options: StartOptions): Guest {
     let text = `Core:  ${devices} devices, ${uclasses} uclasses, devicetree: board\n`;
     if (xenguest) text += "Loading Environment from <NULL>... OK\n";
     for (const label of ["In:", "Out:", "Err:"]) text += `${label.padEnd(7)}${consoleName}\n`;
-    return text;
+    console.puts(text);
+  }
+
+  const readLine = async (): Promise<string | undefined> => {
+    if (!pv) return undefined;
+    let line = "";
+    // getc() with the CPU handed to the backends while the ring is empty (they move typed bytes in).
+    for (let idle = 0; idle < READLINE_IDLE_YIELDS && line.length < SYS_CBSIZE;) {
+      const c = pv.getc();
+      if (c < 0) {
+        idle++;
+        await hypercalls.schedYield();
+        continue;
+      }
+      if (c === 0x0d || c === 0x0a) return line;
+      line += String.fromCharCode(c);
+    }
+    return line.length > 0 ? line : undefined;
   };
-  return { shell, board, env, blk, parts, banner };
+  const flush = async () => {
+    await pv?.flush();
+  };
+  const fini = async () => {
+    await flush();
+    return await xenFini(xen);
+  };
+  return { shell, board, env, blk, parts, console, xen, readLine, flush, fini };
 }

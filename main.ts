@@ -64,6 +64,7 @@ async function main(): Promise<number> {
       sink: _writeOut,
       trace: parsed.trace ?? [],
       traceSink: (line) => Deno.stderr.writeSync(new TextEncoder().encode(line)),
+      banner: interactive,
     });
   } catch (e: unknown) {
     console.error(`pvboot: ${e instanceof Error ? e.message : String(e)}`);

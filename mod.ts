@@ -6,13 +6,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { completeGuestConfig, runScript } from "./mod.ts";
  *
+ * // itest reads numbers as hex, as U-Boot does: 0x10 == 10.
  * const { output, status } = await runScript(
  *   completeGuestConfig({ memoryMiB: 1024 }),
- *   "if itest 0x10 == 16; then echo sixteen; fi",
+ *   "if itest 0x10 == 10; then echo sixteen; fi",
  * );
- * console.assert(output === "sixteen\n" && status === 0);
+ * assert.equal(output, "sixteen\n");
+ * assert.equal(status, 0);
  * ```
  *
  * @module

@@ -8,7 +8,7 @@
 import { createMachine, type Machine } from "./machine/machine.ts";
 import type { GuestConfig } from "./machine/guest_config.ts";
 import { type Guest, startGuest } from "./guest.ts";
-import { SessionConsole } from "./shell/session_console.ts";
+import { fromByteString, SessionConsole } from "./shell/session_console.ts";
 import type { Shell } from "./shell/shell.ts";
 import { traceCommand, Tracer } from "./host/tracer.ts";
 
@@ -22,6 +22,8 @@ export interface SessionIo {
   trace?: readonly string[];
   /** Receives trace lines (default: `sink`). */
   traceSink?: (line: string) => void;
+  /** Print U-Boot's start-up lines (interactive sessions). */
+  banner?: boolean;
 }
 
 /** A running guest with its shell. */
@@ -36,21 +38,40 @@ export interface Session {
   readonly console: SessionConsole;
   /** The Xen tracer (`--trace`, the `trace` command). */
   readonly tracer: Tracer;
-  /** The start-up text shown before the first prompt. */
-  banner(): string;
+  /**
+   * Types `line` at the guest's console: the bytes go through the PV console's input ring, the guest
+   * reads them back as its command line and runs it; output comes back through the output ring.
+   * Returns `$?`, or `"more"` when hush needs another line.
+   */
+  typeLine(line: string, pending?: string, options?: { repeat?: boolean }): Promise<number | "more">;
 }
 
 /** Builds the machine from `config` and starts U-Boot on it. */
 export async function createSession(config: GuestConfig, io: SessionIo): Promise<Session> {
-  const machine = await createMachine(config, { readFile: io.readFile });
+  const machine = await createMachine(config, {
+    readFile: io.readFile,
+    consoleOut: (bytes) => {
+      let text = "";
+      for (const b of bytes) text += String.fromCharCode(b);
+      io.sink(text);
+    },
+  });
   const tracer = new Tracer(machine.trace, io.traceSink ?? io.sink);
   const traceError = tracer.configure(io.trace ?? []);
   if (traceError !== undefined) throw new RangeError(`Cannot trace: ${traceError}`);
   const console = new SessionConsole(io.sink);
-  const guest = startGuest(machine, { profile: config.board, console });
+  const guest = await startGuest(machine, { profile: config.board, console, banner: io.banner ?? false });
+  await guest.flush();
   // The emulator's monitor command; the xenguest profile keeps the real board's command set.
   if (config.board === "default") guest.shell.commands.add(traceCommand(tracer));
-  return { machine, guest, shell: guest.shell, console, tracer, banner: () => guest.banner() };
+  const typeLine = async (line: string, pending = "", options: { repeat?: boolean } = {}) => {
+    machine.consoleInput(fromByteString(`${line}\r`));
+    const typed = (await guest.readLine()) ?? "";
+    const r = await guest.shell.inputLine(typed, pending, options);
+    await guest.flush();
+    return r;
+  };
+  return { machine, guest, shell: guest.shell, console, tracer, typeLine };
 }
 
 /**
@@ -66,7 +87,7 @@ export async function runLines(
   let pending = "";
   let rc = 0;
   for (const line of lines) {
-    const r = await session.shell.inputLine(line, pending, { repeat: false });
+    const r = await session.typeLine(line, pending, { repeat: false });
     if (r === "more") {
       pending += `${line}\n`;
       continue;
@@ -79,6 +100,7 @@ export async function runLines(
   if (pending !== "") {
     // The input ended inside an open construct: hush reports it as a syntax error.
     rc = await session.shell.finishPending(pending);
+    await session.guest.flush();
     onStatus?.(rc);
   }
   return rc;
@@ -90,11 +112,12 @@ export async function runLines(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { completeGuestConfig } from "./machine/guest_config.ts";
  * import { runScript } from "./session.ts";
  *
  * const { output, status } = await runScript(completeGuestConfig({}), "setenv a 1; echo a=$a");
- * console.assert(output === "a=1\n" && status === 0);
+ * assert.deepEqual({ output, status }, { output: "a=1\n", status: 0 });
  * ```
  */
 export async function runScript(

@@ -16,11 +16,12 @@ const ECHO_MAXARGS = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { echoCommand } from "./echo.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
  * const ctx = fakeContext();
  * await echoCommand().run(ctx, ["echo", "a", "b"]);
- * console.assert(ctx.console.output === "a b\n");
+ * assert.ok(ctx.console.output === "a b\n");
  * ```
  */
 export function echoCommand(): Command {

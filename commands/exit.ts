@@ -26,9 +26,10 @@ const EXIT_MAXARGS = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { exitCommand } from "./exit.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(exitCommand().run(fakeContext(), ["exit", "3"]) === 1);
+ * assert.ok(exitCommand().run(fakeContext(), ["exit", "3"]) === 1);
  * ```
  */
 export function exitCommand(): Command {

@@ -56,9 +56,10 @@ const OPERATORS: ReadonlyMap<string, Comparison> = new Map<string, Comparison>([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { itestCommand } from "./itest.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(await itestCommand().run(fakeContext(), ["itest", "5", "-gt", "3"]) === 0);
+ * assert.ok(await itestCommand().run(fakeContext(), ["itest", "5", "-gt", "3"]) === 0);
  * ```
  */
 export function itestCommand(): Command {

@@ -51,11 +51,12 @@ const STEP_LIMIT_MESSAGE = "## error: regex step limit exceeded\n";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setexprCommand } from "./setexpr.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
  * const ctx = fakeContext();
  * await setexprCommand().run(ctx, ["setexpr", "v", "7", "-", "9"]);
- * console.assert(ctx.env.get("v") === "fffffffffffffffe");
+ * assert.ok(ctx.env.get("v") === "fffffffffffffffe");
  * ```
  */
 export function setexprCommand(): Command {

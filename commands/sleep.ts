@@ -26,9 +26,10 @@ const ULONG_MASK = (1n << 64n) - 1n;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sleepCommand } from "./sleep.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(await sleepCommand().run(fakeContext(), ["sleep", "0.25"]) === 0);
+ * assert.ok(await sleepCommand().run(fakeContext(), ["sleep", "0.25"]) === 0);
  * ```
  */
 export function sleepCommand(): Command {
@@ -45,8 +46,9 @@ export function sleepCommand(): Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sleepMilliseconds } from "./sleep.ts";
- * console.assert(sleepMilliseconds("1.5") === 1500n);
+ * assert.ok(sleepMilliseconds("1.5") === 1500n);
  * ```
  */
 export function sleepMilliseconds(arg: string): bigint {

@@ -90,9 +90,10 @@ const STEP_LIMIT_MESSAGE = "## error: regex step limit exceeded\n";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { testCommand } from "./test.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(await testCommand().run(fakeContext(), ["test", "010", "-eq", "8"]) === 0);
+ * assert.ok(await testCommand().run(fakeContext(), ["test", "010", "-eq", "8"]) === 0);
  * ```
  */
 export function testCommand(hooks: TestHooks = {}): Command {
@@ -109,9 +110,10 @@ export function testCommand(hooks: TestHooks = {}): Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bracketCommand } from "./test.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(await bracketCommand().run(fakeContext(), ["[", "a", "=", "a", "]"]) === 0);
+ * assert.ok(await bracketCommand().run(fakeContext(), ["[", "a", "=", "a", "]"]) === 0);
  * ```
  */
 export function bracketCommand(hooks: TestHooks = {}): Command {

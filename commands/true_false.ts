@@ -16,9 +16,10 @@ const TRUE_FALSE_MAXARGS = 64;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trueCommand } from "./true_false.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(trueCommand().run(fakeContext(), ["true"]) === 0);
+ * assert.ok(trueCommand().run(fakeContext(), ["true"]) === 0);
  * ```
  */
 export function trueCommand(): Command {
@@ -35,9 +36,10 @@ export function trueCommand(): Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { falseCommand } from "./true_false.ts";
  * import { fakeContext } from "../tests/fake_context.ts";
- * console.assert(falseCommand().run(fakeContext(), ["false"]) === 1);
+ * assert.ok(falseCommand().run(fakeContext(), ["false"]) === 1);
  * ```
  */
 export function falseCommand(): Command {

@@ -10,6 +10,9 @@ import process from "node:process";
 import type { Session } from "../session.ts";
 import { toByteString } from "../shell/session_console.ts";
 
+/** Ctrl-C as a byte. */
+const CTRL_C = 0x03;
+
 /** The continuation prompt (`CONFIG_SYS_PROMPT_HUSH_PS2`). */
 const PS2 = "> ";
 
@@ -46,6 +49,8 @@ export function runRepl(session: Session, write: (text: string) => void): Promis
     };
     rl.on("SIGINT", () => {
       if (running) {
+        // Ctrl-C goes to the guest through the console's input ring, as on the board.
+        session.machine.consoleInput(new Uint8Array([CTRL_C]));
         session.console.interrupt();
         return;
       }
@@ -61,7 +66,7 @@ export function runRepl(session: Session, write: (text: string) => void): Promis
       running = true;
       while (queue.length > 0) {
         const line = toByteString(queue.shift()!);
-        const r = await session.shell.inputLine(line, pending);
+        const r = await session.typeLine(line, pending);
         pending = r === "more" ? `${pending}${line}\n` : "";
         if (session.shell.exitRequest) {
           running = false;
@@ -77,7 +82,6 @@ export function runRepl(session: Session, write: (text: string) => void): Promis
       void drain();
     });
     rl.on("close", () => resolve(session.shell.lastReturnCode));
-    write(session.banner());
     void autoboot(session, rl, write).then(prompt);
   });
 }
@@ -126,5 +130,8 @@ export async function autoboot(
     // The key that stopped the countdown is consumed, as U-Boot's getchar() does.
     if (pressed) Object.assign(rl as unknown as { line: string; cursor: number }, { line: "", cursor: 0 });
   }
-  if (!abort) await session.shell.runCommandList(bootcmd, 0);
+  if (!abort) {
+    await session.shell.runCommandList(bootcmd, 0);
+    await session.guest.flush();
+  }
 }

@@ -105,9 +105,10 @@ export class SlreCompileError extends SyntaxError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreCompile } from "./compile.ts";
  * const program = slreCompile("^(.)(.)");
- * console.assert(program.numCaps === 2 && program.anchored);
+ * assert.ok(program.numCaps === 2 && program.anchored);
  * ```
  */
 export function slreCompile(pattern: string): SlreProgram {

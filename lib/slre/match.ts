@@ -51,8 +51,9 @@ export class SlreStepLimitError extends RangeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreStepBudget } from "./match.ts";
- * console.assert(slreStepBudget(5).remaining === 5);
+ * assert.ok(slreStepBudget(5).remaining === 5);
  * ```
  */
 export function slreStepBudget(steps = SLRE_MAX_STEPS): SlreStepBudget {
@@ -64,8 +65,9 @@ export function slreStepBudget(steps = SLRE_MAX_STEPS): SlreStepBudget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreCaptures } from "./match.ts";
- * console.assert(slreCaptures(2)[1]!.ptr === -1);
+ * assert.ok(slreCaptures(2)[1]!.ptr === -1);
  * ```
  */
 export function slreCaptures(count: number): SlreCapture[] {
@@ -79,11 +81,12 @@ export function slreCaptures(count: number): SlreCapture[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreCompile } from "./compile.ts";
  * import { slreCaptures, slreMatch } from "./match.ts";
  * const caps = slreCaptures(2);
  * const found = slreMatch(slreCompile("n+"), new TextEncoder().encode("banana"), caps);
- * console.assert(found && caps[0]!.ptr === 2 && caps[0]!.len === 1);
+ * assert.ok(found && caps[0]!.ptr === 2 && caps[0]!.len === 1);
  * ```
  */
 export function slreMatch(
@@ -110,9 +113,10 @@ export function slreMatch(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreCompile } from "./compile.ts";
  * import { slreMatchString } from "./match.ts";
- * console.assert(!slreMatchString(slreCompile("[0-9]+"), "abc123")); // no ranges in SLRE
+ * assert.ok(!slreMatchString(slreCompile("[0-9]+"), "abc123")); // no ranges in SLRE
  * ```
  */
 export function slreMatchString(program: SlreProgram, text: string, budget?: SlreStepBudget): boolean {
@@ -124,8 +128,9 @@ export function slreMatchString(program: SlreProgram, text: string, budget?: Slr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byteStringToBytes } from "./match.ts";
- * console.assert(byteStringToBytes("A\xff")[1] === 0xff);
+ * assert.ok(byteStringToBytes("A\xff")[1] === 0xff);
  * ```
  */
 export function byteStringToBytes(text: string): Uint8Array {

@@ -49,10 +49,11 @@ export type SubstituteOutcome = { ok: true; text: string } | { ok: false; messag
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { slreCompile } from "./compile.ts";
  * import { regexSubstitute } from "./substitute.ts";
  * const out = regexSubstitute(slreCompile("a"), "banana", "b", true);
- * console.assert(out.ok && out.text === "bbnbnb");
+ * assert.ok(out.ok && out.text === "bbnbnb");
  * ```
  */
 export function regexSubstitute(

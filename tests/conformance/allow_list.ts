@@ -38,8 +38,9 @@ const PATTERN_RE = /^[a-z0-9*][a-z0-9._+*/-]*$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const list = parseAllowList("env/printenv-all\tthe Xen board's default environment differs\n");
- * console.assert(list.lookup("env/printenv-all") !== undefined);
+ * assert.ok(list.lookup("env/printenv-all") !== undefined);
  * ```
  */
 export function parseAllowList(text: string): AllowList {

@@ -87,8 +87,9 @@ function _parseFlags(area: string, line: number, text: string | undefined): Case
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const file = parseCaseFile("hush", "true-and\ttrue && echo yes\n");
- * console.assert(file.sessions[0]?.[0]?.id === "hush/true-and");
+ * assert.ok(file.sessions[0]?.[0]?.id === "hush/true-and");
  * ```
  */
 export function parseCaseFile(area: string, text: string): CaseFile {

@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const h = await sha256Hex(new Uint8Array(0));
- * console.assert(h.startsWith("e3b0c442"));
+ * assert.ok(h.startsWith("e3b0c442"));
  * ```
  */
 export async function sha256Hex(data: Uint8Array): Promise<string> {

@@ -33,8 +33,9 @@ export interface MarkedOutput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const m = findMarked("hello\n\x00PVBOOT-RC 0\x00\nmore");
- * console.assert(m?.output === "hello\n" && m.rc === 0);
+ * assert.ok(m?.output === "hello\n" && m.rc === 0);
  * ```
  */
 export function findMarked(text: string): MarkedOutput | null {

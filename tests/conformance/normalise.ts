@@ -88,8 +88,9 @@ export function normalisationsFor(side: Side, options: { readonly addresses: boo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const out = normaliseOutput("u-boot", "6 bytes read in 2 ms (2.9 KiB/s)\r\n", { addresses: false });
- * console.assert(out === "6 bytes read in <time>\n");
+ * assert.ok(out === "6 bytes read in <time>\n");
  * ```
  */
 export function normaliseOutput(side: Side, text: string, options: { readonly addresses: boolean }): string {

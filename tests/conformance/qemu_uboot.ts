@@ -50,8 +50,9 @@ export const DEFAULT_QEMU_OPTIONS: Omit<QemuOptions, "disks"> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const argv = qemuArgv({ ...DEFAULT_QEMU_OPTIONS, disks: ["a.img", "b.img"] });
- * console.assert(argv.at(-1) === "virtio-blk-device,drive=d0");
+ * assert.ok(argv.at(-1) === "virtio-blk-device,drive=d0");
  * ```
  */
 export function qemuArgv(options: QemuOptions): string[] {

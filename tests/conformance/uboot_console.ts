@@ -32,8 +32,9 @@ export function endsAtContinuation(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const r = splitConsole("echo hi", "echo hi\r\nhi\r\n=> ", true);
- * console.assert(r.output === "hi\r\n" && r.echoed);
+ * assert.ok(r.output === "hi\r\n" && r.echoed);
  * ```
  */
 export function splitConsole(command: string, text: string, atPrompt: boolean): {

@@ -63,8 +63,9 @@ function _range(start: number, count: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const d = unifiedDiff(["a", "b"], ["a", "c"], "u-boot", "pvboot");
- * console.assert(d.includes("-b") && d.includes("+c"));
+ * assert.ok(d.includes("-b") && d.includes("+c"));
  * ```
  */
 export function unifiedDiff(
