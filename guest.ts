@@ -196,7 +196,11 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
     xenguest ? [DOS_PARTITION_DRIVER] : [EFI_PARTITION_DRIVER, DOS_PARTITION_DRIVER],
   );
   const shell = new Shell({
-    commands: boardCommands(options.profile, { ...options.hooks, storage: { blk, parts } }),
+    commands: boardCommands(options.profile, {
+      ...options.hooks,
+      storage: { blk, parts },
+      xenbus: xen.xenbus,
+    }),
     env,
     console,
     memory: platform.memory,

@@ -9,6 +9,8 @@
 import type { Command } from "./command.ts";
 import type { BlockRegistry } from "../drivers/blk/mod.ts";
 import type { PartitionLayer } from "../disk/mod.ts";
+import type { XenBus } from "../drivers/xen/xenbus.ts";
+import { xenstoreCommand } from "./xenstore.ts";
 import { bdinfoCommand } from "./bdinfo.ts";
 import { crc32Command } from "./crc32.ts";
 import { echoCommand } from "./echo.ts";
@@ -72,6 +74,8 @@ export const XENGUEST_COMMANDS: ReadonlySet<string> = new Set([
 export interface CommandHooks {
   /** `test -e`. */
   test?: TestHooks;
+  /** The guest's XenStore client (the `xenstore` command, a pvboot extension). */
+  xenbus?: XenBus;
   /** The block devices and partition tables of the guest (the blk uclass and disk/ layer). */
   storage?: { blk: BlockRegistry; parts: PartitionLayer };
 }
@@ -98,6 +102,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     ...resetCommands(),
   ];
   if (hooks.storage) all.push(partCommand(hooks.storage.blk, hooks.storage.parts));
+  if (hooks.xenbus) all.push(xenstoreCommand(hooks.xenbus));
   if (profile === "default") return all;
   return all.filter((c) => XENGUEST_COMMANDS.has(c.name));
 }

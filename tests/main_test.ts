@@ -68,3 +68,23 @@ Deno.test("--conformance marks $? after every line for the conformance harness",
   const r = await pvboot(["--conformance"], "true\nfalse\n");
   assert.equal(r.out, "\x00PVBOOT-RC 0\x00\n\x00PVBOOT-RC 1\x00\n");
 });
+
+Deno.test("xenstore reads and writes the guest's XenStore through its XenBus client", async () => {
+  const r = await pvboot([
+    "-c",
+    "xenstore read domid; xenstore write data/x 42; xenstore read data/x; xenstore read nothere",
+  ]);
+  assert.equal(r.out, "1\n42\nxenstore: read nothere: ENOENT\n");
+  assert.equal(r.code, 1);
+});
+
+Deno.test("--trace xen prints every hypercall and XenStore message on stderr, the same on every run", async () => {
+  const a = await pvboot(["--trace", "xen", "-c", "xenstore read domid"]);
+  const b = await pvboot(["--trace", "xen", "-c", "xenstore read domid"]);
+  assert.equal(a.out, "1\n");
+  assert.match(a.err, /^hypercall memory_op XENMEM_add_to_physmap/m);
+  assert.match(a.err, /^xenstore-msg guest→xenstored READ/m);
+  assert.equal(a.err, b.err);
+  const json = await pvboot(["--trace", "xen,json", "-c", "true"]);
+  for (const line of json.err.trim().split("\n")) JSON.parse(line);
+});
