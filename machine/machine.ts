@@ -24,14 +24,17 @@
  */
 
 import { GuestMemory, GuestMemoryError, type MemoryRegion } from "./guest_memory.ts";
-import type { GuestConfig } from "./guest_config.ts";
+import { type GuestConfig, vbdDeviceNumber } from "./guest_config.ts";
 import type { EntryState, HypercallRegisters, Platform } from "./platform.ts";
 import { buildGuestDeviceTree, guestRamBanks, readMemoryBanks } from "./guest_device_tree.ts";
 import { TraceBus } from "./trace.ts";
+import { attachVbd, type Blkback, type BlkbackDiskSpec, settleBlkbacks } from "./xen/blkback.ts";
 import type { Dom0 } from "./xen/dom0.ts";
+import type { DiskImage } from "./xen/disk_image.ts";
 import type { HandoffReport } from "./xen/handoff.ts";
 import type { VirtualClock } from "./xen/scheduler.ts";
 import { buildXenGuest, type XenGuest } from "./xen/toolstack.ts";
+import { GUEST_DOMID } from "./xen/xen_abi.ts";
 
 /** The host side of the machine: files, console output, tracing. */
 export interface MachineIo {
@@ -48,6 +51,11 @@ export interface MachineIo {
   waitForInput?: boolean;
   /** Accept the guest's `CONSOLEIO_write` as a debug Xen does (default: `-EPERM`, as a release Xen). */
   xenConsoleWrites?: boolean;
+  /**
+   * Opens the image of one of `config.disks` (host files: `openHostDiskImage` in xen/host_disk_image.ts;
+   * tests: a `MemoryDiskImage`). Required when the configuration has disks.
+   */
+  openDisk?: (disk: BlkbackDiskSpec) => Promise<DiskImage>;
 }
 
 /** The assembled guest: the platform it runs on plus what built it. */
@@ -68,6 +76,8 @@ export interface Machine extends Platform {
   readonly xen: XenGuest;
   /** What Dom0 backends (blkback) use: event channels, grants, XenStore, run order, clock. */
   readonly dom0: Dom0;
+  /** One block backend per configured disk, in `config.disks` order. */
+  readonly blkbacks: readonly Blkback[];
   /** Xen system time (virtual; moves when a poll times out). */
   readonly clock: VirtualClock;
   /** The guest's `SCHEDOP_shutdown` reason once it shut down, else undefined. */
@@ -222,6 +232,9 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
     throw error;
   }
 
+  const blkbacks: Blkback[] = [];
+  for (const disk of machineConfig.disks) blkbacks.push(await _attachDisk(disk, xen, trace, io));
+
   const entry: EntryState = { x0: dtbAddress, pc: kernelBase };
   return {
     memory,
@@ -233,12 +246,16 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
     trace,
     xen,
     dom0: xen.dom0,
+    blkbacks,
     clock: xen.dom0.clock,
     get shutdownReason() {
       return xen.domain.shutdownReason;
     },
-    hypercall(regs: HypercallRegisters): Promise<bigint> {
-      return xen.hypervisor.hypercall(regs);
+    async hypercall(regs: HypercallRegisters): Promise<bigint> {
+      const result = await xen.hypervisor.hypercall(regs);
+      // The disk I/O the hand-over queued completes before the guest runs again (xen/blkback.ts "Time").
+      await settleBlkbacks(blkbacks, () => xen.domain.scheduler.runBackends());
+      return result;
     },
     consoleInput(bytes: Uint8Array): void {
       xen.console.input(bytes);
@@ -250,6 +267,38 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
       return xen.handoffReport();
     },
   };
+}
+
+/** Opens `disk`'s image and attaches a blkback for it (the toolstack's `libxl__device_disk_add`). */
+async function _attachDisk(disk: BlkbackDiskSpec, xen: XenGuest, trace: TraceBus, io: MachineIo): Promise<Blkback> {
+  const devid = vbdDeviceNumber(disk.vdev);
+  if (devid === undefined) throw new MachineError(`Cannot attach disk ${disk.vdev}: not a virtual disk name`);
+  if (io.openDisk === undefined) throw new MachineError(`Cannot attach disk ${disk.vdev}: no disk access given`);
+  let image: DiskImage;
+  try {
+    image = await io.openDisk(disk);
+  } catch (error) {
+    throw new MachineError(`Cannot open disk image ${disk.target}: ${error instanceof Error ? error.message : error}`);
+  }
+  const options = {
+    dom0: xen.dom0,
+    trace,
+    frontendDomid: GUEST_DOMID,
+    devid,
+    vdev: disk.vdev,
+    image,
+    params: disk.target,
+    access: disk.access,
+    ...(disk.sectorSize === undefined ? {} : { sectorSize: disk.sectorSize }),
+    ...(disk.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: disk.maxIndirectSegments }),
+    ...(disk.faults === undefined ? {} : { faults: disk.faults }),
+  };
+  try {
+    return attachVbd(options);
+  } catch (error) {
+    if (error instanceof RangeError) throw new MachineError(`Cannot attach disk ${disk.vdev}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Console output nobody took yet, bounded to the newest `limit` bytes. */

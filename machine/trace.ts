@@ -100,6 +100,27 @@ export interface Events {
     /** The line, without its newline. */
     line: string;
   };
+  /** A blkif request a block backend answered (or dropped, when it went away first). */
+  "blkif-request": {
+    /** The frontend's domain. */
+    domain: number;
+    /** The VBD number (`virtual-device`, 51712 for xvda). */
+    device: number;
+    /** The request's `id`. */
+    id: bigint;
+    /** The operation's name (`READ`, `WRITE`, `FLUSH_DISKCACHE`, `INDIRECT READ`, or the number). */
+    op: string;
+    /** `sector_number` (512-byte units). */
+    sector: bigint;
+    /** 512-byte sectors the segments cover. */
+    sectors: number;
+    /** Segments. */
+    segments: number;
+    /** `BLKIF_RSP_*` status sent, or null when no response was sent. */
+    status: number | null;
+    /** Why it failed, or "". */
+    why: string;
+  };
   /** The guest shut itself down (`SCHEDOP_shutdown`). */
   "domain-shutdown": {
     /** The domain. */
@@ -130,6 +151,7 @@ export const TRACE_KINDS: readonly TraceKind[] = [
   "grant-refused",
   "xen-console",
   "domain-shutdown",
+  "blkif-request",
 ];
 
 /** Most listeners one kind may have: a bus is wired once, a leak would show here. */
@@ -302,6 +324,13 @@ export function formatTraceLine<K extends TraceKind>(kind: K, event: Events[K]):
       return `xen-console (d${record.event.domain}) ${record.event.line}`;
     case "domain-shutdown":
       return `domain-shutdown d${record.event.domain} ${record.event.name}`;
+    case "blkif-request": {
+      const e = record.event;
+      const result = e.status === null ? "no response" : `= ${e.status}`;
+      const why = e.why === "" ? "" : ` (${e.why})`;
+      return `blkif-request d${e.domain} vbd ${e.device} id=${e.id} ${e.op} sector ${e.sector}+${e.sectors} ` +
+        `segs ${e.segments} ${result}${why}`;
+    }
   }
 }
 

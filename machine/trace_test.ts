@@ -34,6 +34,17 @@ const SAMPLES: { [K in TraceKind]: Events[K] } = {
   "grant-refused": { domain: 1, ref: 12, by: 0, why: "entry grants d5, not d0" },
   "xen-console": { domain: 1, line: "hello" },
   "domain-shutdown": { domain: 1, reason: 0, name: "poweroff" },
+  "blkif-request": {
+    domain: 1,
+    device: 51712,
+    id: 3n,
+    op: "READ",
+    sector: 2048n,
+    sectors: 8,
+    segments: 1,
+    status: -1,
+    why: "injected I/O error at sector 2050",
+  },
 };
 
 Deno.test("listeners get the events of their kind in order, and stop after removal", () => {
@@ -77,6 +88,7 @@ Deno.test("every kind has one readable line", () => {
     "grant-refused d1 ref 12 by d0: entry grants d5, not d0",
     "xen-console (d1) hello",
     "domain-shutdown d1 poweroff",
+    "blkif-request d1 vbd 51712 id=3 READ sector 2048+8 segs 1 = -1 (injected I/O error at sector 2050)",
   ]);
   assert.equal(
     formatTraceLine("evtchn-send", { fromDomain: 0, fromPort: 4, toDomain: null, toPort: null }),
