@@ -94,8 +94,9 @@ export async function runLines(
     }
     pending = "";
     rc = r;
-    onStatus?.(rc);
+    // reset/poweroff: the machine goes away, so no status follows.
     if (session.shell.exitRequest) return rc;
+    onStatus?.(rc);
   }
   if (pending !== "") {
     // The input ended inside an open construct: hush reports it as a syntax error.

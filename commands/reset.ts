@@ -7,7 +7,7 @@
 import type { Command } from "./command.ts";
 import { defineCommand } from "./define_command.ts";
 
-/** `reset` (prints `resetting ...` as U-Boot's do_reset does) and `poweroff`. */
+/** `reset` and `poweroff`, printing `resetting ...` / `poweroff ...` as U-Boot does before it stops. */
 export function resetCommands(): Command[] {
   return [
     defineCommand({
@@ -25,6 +25,7 @@ export function resetCommands(): Command[] {
       maxArgs: 1,
       repeatable: false,
       run(ctx) {
+        ctx.console.puts("poweroff ...\n");
         ctx.requestExit("poweroff");
         return 0;
       },
