@@ -24,11 +24,16 @@ import { Malloc } from "./board/malloc.ts";
 import { Hypercalls } from "./drivers/xen/hypercall.ts";
 import { XenConsole } from "./drivers/xen/console.ts";
 import { type XenDrivers, xenFini, type XenFiniReport, xenInit } from "./drivers/xen/xen_init.ts";
+import { initPvblock, type PvBlockDevice, removePvblock } from "./drivers/pvblock.ts";
+import { XenbusError } from "./drivers/xen/xenbus_errors.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
 const MAX_CONTROL_FDT = 2 * 1024 * 1024;
 /** Yields with an empty input ring before a line read gives up (input is typed before it is read). */
 const READLINE_IDLE_YIELDS = 4;
+/** Devices and uclasses driver model has before the PV disks: root and the Xen console. */
+const DM_BASE_DEVICES = 4;
+const DM_BASE_UCLASSES = 4;
 /** `CONFIG_SYS_CBSIZE`: longest command line. */
 const SYS_CBSIZE = 1024;
 /** Size of the FDT header read before the whole blob. */
@@ -182,6 +187,29 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
   });
 
   const xenguest = options.profile === "xenguest";
+  // The blk uclass and the partition layer, shared by part, pvblock and the filesystems. The real
+  // xenguest build has no EFI partition support (CONFIG_EFI_PARTITION is off).
+  const blk = new BlockRegistry();
+  const parts = new PartitionLayer(
+    xenguest ? [DOS_PARTITION_DRIVER] : [EFI_PARTITION_DRIVER, DOS_PARTITION_DRIVER],
+  );
+
+  // The console exists only once the PV console driver is up (board_r), so the pre-relocation
+  // banner lines are never seen on this board. Scripted runs print only what commands print.
+  const startup = {
+    puts: (text: string) => {
+      if (options.banner) console.puts(text);
+    },
+  };
+  const vbds = await xen.xenbus.directory("device/vbd");
+  const diskCount = vbds instanceof XenbusError ? 0 : vbds.length;
+  // dm_init's counts: root, the console, and the pvblock class with one blk device per disk.
+  const devices = DM_BASE_DEVICES + diskCount;
+  const uclasses = DM_BASE_UCLASSES + (diskCount > 0 ? 1 : 0);
+  startup.puts(`Core:  ${devices} devices, ${uclasses} uclasses, devicetree: board\n`);
+  // initr_pvblock: enumerate and connect the PV disks, print them.
+  const disks: PvBlockDevice[] = await initPvblock(xen, blk, startup, { parts });
+
   const env = new Environment(
     xenguest ? XENGUEST_ENV : DEFAULT_ENV,
     xenguest ? XENGUEST_ENV_SIZE : DEFAULT_ENV_SIZE,
@@ -189,12 +217,6 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
   env.set("fdtcontroladdr", board.fdtBlob.toString(16));
   for (const name of ["stdin", "stdout", "stderr"]) env.set(name, consoleName);
 
-  // The blk uclass and the partition layer, shared by part, pvblock and the filesystems. The real
-  // xenguest build has no EFI partition support (CONFIG_EFI_PARTITION is off).
-  const blk = new BlockRegistry();
-  const parts = new PartitionLayer(
-    xenguest ? [DOS_PARTITION_DRIVER] : [EFI_PARTITION_DRIVER, DOS_PARTITION_DRIVER],
-  );
   const shell = new Shell({
     commands: boardCommands(options.profile, {
       ...options.hooks,
@@ -208,16 +230,9 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
     parser: xenguest ? "simple" : "hush",
   });
 
-  if (options.banner) {
-    // The console exists only once the PV console driver is up (board_r), so the pre-relocation
-    // banner lines are never seen on this board.
-    const devices = 4;
-    const uclasses = 4;
-    let text = `Core:  ${devices} devices, ${uclasses} uclasses, devicetree: board\n`;
-    if (xenguest) text += "Loading Environment from <NULL>... OK\n";
-    for (const label of ["In:", "Out:", "Err:"]) text += `${label.padEnd(7)}${consoleName}\n`;
-    console.puts(text);
-  }
+  // initr_env (the xenguest build says where it loads from), then console_init_r.
+  if (xenguest) startup.puts("Loading Environment from <NULL>... OK\n");
+  for (const label of ["In:", "Out:", "Err:"]) startup.puts(`${label.padEnd(7)}${consoleName}\n`);
 
   const readLine = async (): Promise<string | undefined> => {
     if (!pv) return undefined;
@@ -240,6 +255,8 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
   };
   const fini = async () => {
     await flush();
+    // The disks first (grants ended, ports unbound, backends closed), then the rest of xen_fini.
+    await removePvblock(disks, blk);
     return await xenFini(xen);
   };
   return { shell, board, env, blk, parts, console, xen, readLine, flush, fini };

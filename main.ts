@@ -12,6 +12,7 @@ import { CLI_USAGE, configFromArgs } from "./cli_args.ts";
 import { createSession, runLines } from "./session.ts";
 import { fromByteString, toByteString } from "./shell/session_console.ts";
 import { runRepl } from "./host/repl.ts";
+import { openHostDiskImage } from "./machine/xen/host_disk_image.ts";
 
 const CONFORMANCE_FLAG = "--conformance";
 const CONFORMANCE_MARK = (rc: number) => `\x00PVBOOT-RC ${rc}\x00\n`;
@@ -61,6 +62,11 @@ async function main(): Promise<number> {
   try {
     session = await createSession(parsed.config, {
       readFile: (path) => Deno.readFile(path),
+      openDisk: (disk) =>
+        openHostDiskImage(disk.target, {
+          readOnly: disk.access === "ro",
+          ...(disk.sectorSize ? { sectorSize: disk.sectorSize } : {}),
+        }),
       sink: _writeOut,
       trace: parsed.trace ?? [],
       traceSink: (line) => Deno.stderr.writeSync(new TextEncoder().encode(line)),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createMachine, type Machine } from "./machine/machine.ts";
+import { createMachine, type Machine, type MachineIo } from "./machine/machine.ts";
 import type { GuestConfig } from "./machine/guest_config.ts";
 import { type Guest, startGuest } from "./guest.ts";
 import { fromByteString, SessionConsole } from "./shell/session_console.ts";
@@ -16,6 +16,8 @@ import { traceCommand, Tracer } from "./host/tracer.ts";
 export interface SessionIo {
   /** Reads a host file (a `--dtb` blob). */
   readFile(path: string): Promise<Uint8Array>;
+  /** Opens the image behind one of the configured disks (required when there are disks). */
+  openDisk?: MachineIo["openDisk"];
   /** Receives console output (a byte string). */
   sink(text: string): void;
   /** `--trace` words (`xen`, `json`, event kinds); none: tracing off. */
@@ -50,6 +52,7 @@ export interface Session {
 export async function createSession(config: GuestConfig, io: SessionIo): Promise<Session> {
   const machine = await createMachine(config, {
     readFile: io.readFile,
+    ...(io.openDisk ? { openDisk: io.openDisk } : {}),
     consoleOut: (bytes) => {
       let text = "";
       for (const b of bytes) text += String.fromCharCode(b);

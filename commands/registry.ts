@@ -21,6 +21,7 @@ import { helpCommands } from "./help.ts";
 import { itestCommand } from "./itest.ts";
 import { memCommands } from "./mem.ts";
 import { partCommand } from "./part.ts";
+import { pvblockCommand } from "./pvblock.ts";
 import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
@@ -101,7 +102,10 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     showvarCommand(),
     ...resetCommands(),
   ];
-  if (hooks.storage) all.push(partCommand(hooks.storage.blk, hooks.storage.parts));
+  if (hooks.storage) {
+    all.push(partCommand(hooks.storage.blk, hooks.storage.parts));
+    all.push(pvblockCommand(hooks.storage.blk, hooks.storage.parts));
+  }
   if (hooks.xenbus) all.push(xenstoreCommand(hooks.xenbus));
   if (profile === "default") return all;
   return all.filter((c) => XENGUEST_COMMANDS.has(c.name));

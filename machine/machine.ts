@@ -270,15 +270,24 @@ export async function createMachine(config: GuestConfig, io: MachineIo): Promise
 }
 
 /** Opens `disk`'s image and attaches a blkback for it (the toolstack's `libxl__device_disk_add`). */
-async function _attachDisk(disk: BlkbackDiskSpec, xen: XenGuest, trace: TraceBus, io: MachineIo): Promise<Blkback> {
+async function _attachDisk(
+  disk: BlkbackDiskSpec,
+  xen: XenGuest,
+  trace: TraceBus,
+  io: MachineIo,
+): Promise<Blkback> {
   const devid = vbdDeviceNumber(disk.vdev);
   if (devid === undefined) throw new MachineError(`Cannot attach disk ${disk.vdev}: not a virtual disk name`);
-  if (io.openDisk === undefined) throw new MachineError(`Cannot attach disk ${disk.vdev}: no disk access given`);
+  if (io.openDisk === undefined) {
+    throw new MachineError(`Cannot attach disk ${disk.vdev}: no disk access given`);
+  }
   let image: DiskImage;
   try {
     image = await io.openDisk(disk);
   } catch (error) {
-    throw new MachineError(`Cannot open disk image ${disk.target}: ${error instanceof Error ? error.message : error}`);
+    throw new MachineError(
+      `Cannot open disk image ${disk.target}: ${error instanceof Error ? error.message : error}`,
+    );
   }
   const options = {
     dom0: xen.dom0,
@@ -296,7 +305,9 @@ async function _attachDisk(disk: BlkbackDiskSpec, xen: XenGuest, trace: TraceBus
   try {
     return attachVbd(options);
   } catch (error) {
-    if (error instanceof RangeError) throw new MachineError(`Cannot attach disk ${disk.vdev}: ${error.message}`);
+    if (error instanceof RangeError) {
+      throw new MachineError(`Cannot attach disk ${disk.vdev}: ${error.message}`);
+    }
     throw error;
   }
 }
