@@ -219,7 +219,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const unavailable = await probePvboot(args.pvboot);
   const pvboot = new Map<string, CaseOutcome>();
   const missingInterfaces = unavailable === null
-    ? await probeMissingInterfaces(args.pvboot)
+    ? await probeMissingInterfaces(args.pvboot, allCases.flatMap((c) => c.flags.needs))
     : new Set<string>();
   if (unavailable === null) {
     // pvboot runs whole files too, so that a selected case sees the state earlier cases left.

@@ -11,6 +11,11 @@ export interface CaseFlags {
   readonly addresses: boolean;
   /** Per-command timeout in milliseconds. */
   readonly timeoutMs: number;
+  /**
+   * Commands the case depends on without naming them (`test -e` needs the filesystems that `ls`
+   * stands for): while pvboot lacks one, the case is pending.
+   */
+  readonly needs: readonly string[];
 }
 
 /** One case: one command line run in its file's session, compared on output and `$?`. */
@@ -68,9 +73,12 @@ const FIELD_SEPARATOR = "\t";
 function _parseFlags(area: string, line: number, text: string | undefined): CaseFlags {
   let addresses = false;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
+  const needs: string[] = [];
   for (const flag of (text ?? "").split(/[\s,]+/).filter((f) => f !== "")) {
     const timeout = /^timeout=(\d+)$/.exec(flag);
+    const need = /^needs=([a-z0-9]+)$/.exec(flag);
     if (flag === "addresses") addresses = true;
+    else if (need !== null) needs.push(need[1]!);
     else if (timeout !== null) {
       const seconds = Number(timeout[1]);
       if (seconds < 1 || seconds > MAX_TIMEOUT_S) {
@@ -79,7 +87,7 @@ function _parseFlags(area: string, line: number, text: string | undefined): Case
       timeoutMs = seconds * 1000;
     } else throw new CaseFileSyntaxError(area, line, `unknown flag "${flag}"`);
   }
-  return { addresses, timeoutMs };
+  return { addresses, timeoutMs, needs };
 }
 
 /**

@@ -19,7 +19,7 @@ Deno.test("a case line gives id, name, command and default flags", () => {
     area: "fat",
     name: "ls-root",
     command: "fatls pvblock 0:1",
-    flags: { addresses: false, timeoutMs: DEFAULT_TIMEOUT_MS },
+    flags: { addresses: false, timeoutMs: DEFAULT_TIMEOUT_MS, needs: [] },
     line: 1,
   }]);
 });
@@ -31,7 +31,7 @@ Deno.test("comments and blank lines are skipped and line numbers still count the
 
 Deno.test("the third column sets flags: addresses and timeout in seconds", () => {
   const file = parseCaseFile("images", "boot\tbooti\taddresses, timeout=30\n");
-  assert.deepEqual(casesOf(file)[0]!.flags, { addresses: true, timeoutMs: 30_000 });
+  assert.deepEqual(casesOf(file)[0]!.flags, { addresses: true, timeoutMs: 30_000, needs: [] });
 });
 
 Deno.test("a command keeps its inner spaces, quotes and dollars as written", () => {

@@ -240,14 +240,15 @@ export async function probePvboot(options: PvbootOptions = DEFAULT_PVBOOT_OPTION
 export const BLOCK_INTERFACES: readonly string[] = ["pvblock"];
 
 /**
- * Which of {@linkcode BLOCK_INTERFACES} pvboot lacks (it answers `help <iface>` with `Unknown
- * command`): cases that use such an interface are pending, not failures.
+ * Which of {@linkcode BLOCK_INTERFACES} and the commands cases say they need (`needs=`) pvboot lacks
+ * (it answers `help <name>` with `Unknown command`): such cases are pending, not failures.
  */
 export async function probeMissingInterfaces(
   options: PvbootOptions = DEFAULT_PVBOOT_OPTIONS,
+  needed: Iterable<string> = [],
 ): Promise<Set<string>> {
   const missing = new Set<string>();
-  for (const iface of BLOCK_INTERFACES) {
+  for (const iface of new Set([...BLOCK_INTERFACES, ...needed])) {
     const proc = PvbootProcess.start(options, [], [`help ${iface}`]);
     try {
       const r = await proc.next(PROBE_TIMEOUT_MS);

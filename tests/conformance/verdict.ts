@@ -98,6 +98,8 @@ export function judgeCase(
       return { kind: "pending", cause: "lacks", detail: iface };
     }
   }
+  const lacking = c.flags.needs.find((cmd) => missingInterfaces.has(cmd));
+  if (lacking !== undefined) return { kind: "pending", cause: "lacks", detail: lacking };
   const ours = renderOutcome("pvboot", c, pvboot);
   const theirs = renderOutcome("u-boot", c, uboot);
   const unknown = UNKNOWN_COMMAND_RE.exec(ours.join("\n"));

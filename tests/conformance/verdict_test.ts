@@ -146,3 +146,11 @@ Deno.test("a case on a block interface pvboot lacks is pending, whatever pvboot 
   const w = judgeCase(c, outcome("yes\n", 0), outcome("", 1), parseAllowList(""));
   assert.equal(w.kind, "fail");
 });
+
+Deno.test("a case that needs a command pvboot lacks is pending (test -e before the filesystems)", () => {
+  const c = parseCaseFile("hush", "t\ttest -e pvblock 0:1 /x && echo yes\tneeds=ls\n").sessions[0]![0]!;
+  assert.deepEqual(c.flags.needs, ["ls"]);
+  const v = judgeCase(c, outcome("yes\n", 0), outcome("", 1), parseAllowList(""), new Set(["ls"]));
+  assert.deepEqual(v, { kind: "pending", cause: "lacks", detail: "ls" });
+  assert.equal(judgeCase(c, outcome("yes\n", 0), outcome("", 1), parseAllowList(""), new Set()).kind, "fail");
+});
