@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ensureFixture } from "./fixtures.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -87,4 +88,36 @@ Deno.test("--trace xen prints every hypercall and XenStore message on stderr, th
   assert.equal(a.err, b.err);
   const json = await pvboot(["--trace", "xen,json", "-c", "true"]);
   for (const line of json.err.trim().split("\n")) JSON.parse(line);
+});
+
+Deno.test("disks from --disk: partition tables through the ring, a write reaching the file, ro refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const gpt = `${dir}/gpt.img`;
+    const mbr = `${dir}/mbr.img`;
+    await Deno.copyFile(await ensureFixture("gpt"), gpt);
+    await Deno.copyFile(await ensureFixture("mbr-logical"), mbr);
+    const r = await pvboot([
+      "--disk",
+      gpt,
+      "--disk",
+      `${mbr},ro`,
+      "-c",
+      "part list pvblock 1; mw.b 0x50000000 0x5a 0x200; pvblock write 0x50000000 0x22 1; " +
+      "pvblock dev 1; pvblock write 0x50000000 0 1",
+    ]);
+    assert.match(r.out, /^\nPartition Map for PV BLOCK device 1  --   Partition Type: DOS\n/);
+    assert.match(r.out, /^ {2}5\t/m);
+    assert.match(r.out, /pvblock write: device 0 block # 34, count 1 \.\.\. 1 blocks written: OK/);
+    assert.match(r.out, /pvblock write: device 1 block # 0, count 1 \.\.\. -5 blocks written: ERROR/);
+    assert.equal(r.code, 1);
+    const written = new Uint8Array(512);
+    const file = await Deno.open(gpt);
+    await file.seek(0x22 * 512, Deno.SeekMode.Start);
+    await file.read(written);
+    file.close();
+    assert.ok(written.every((b) => b === 0x5a));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
