@@ -128,7 +128,7 @@ export class XenDomain {
   /** The grant table (v1). */
   readonly grants: GrantTable;
   /** HVM parameters. */
-  readonly params = new HvmParams();
+  readonly params: HvmParams = new HvmParams();
   /** Event channels of every domain. */
   readonly events: EventChannels;
   /** Backends and virtual time. */

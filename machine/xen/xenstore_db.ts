@@ -142,7 +142,7 @@ export class XsTransaction {
   /** Who opened it. */
   readonly caller: XsCaller;
   /** Accessed nodes in first-access order. */
-  readonly accessed = new Map<string, _Access>();
+  readonly accessed: Map<string, _Access> = new Map();
   /** Nodes created in it (quota accounting). */
   created = 0;
   /** Set when an error left it inconsistent: commit answers `ENOMEM`, as xenstored does. */
