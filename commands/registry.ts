@@ -25,6 +25,7 @@ import { pvblockCommand } from "./pvblock.ts";
 import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
+import { sourceCommands } from "./source.ts";
 import { sleepCommand } from "./sleep.ts";
 import { testCommand, type TestHooks } from "./test.ts";
 import { falseCommand, trueCommand } from "./true_false.ts";
@@ -100,6 +101,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     exitCommand(),
     sleepCommand(),
     showvarCommand(),
+    ...sourceCommands(profile),
     ...resetCommands(),
   ];
   if (hooks.storage) {
