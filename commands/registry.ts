@@ -26,6 +26,7 @@ import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
 import { sourceCommands } from "./source.ts";
+import { unzipCommand } from "./unzip.ts";
 import { sleepCommand } from "./sleep.ts";
 import { testCommand, type TestHooks } from "./test.ts";
 import { falseCommand, trueCommand } from "./true_false.ts";
@@ -102,6 +103,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     sleepCommand(),
     showvarCommand(),
     ...sourceCommands(profile),
+    unzipCommand(),
     ...resetCommands(),
   ];
   if (hooks.storage) {
