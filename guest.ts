@@ -25,6 +25,7 @@ import { Hypercalls } from "./drivers/xen/hypercall.ts";
 import { XenConsole } from "./drivers/xen/console.ts";
 import { type XenDrivers, xenFini, type XenFiniReport, xenInit } from "./drivers/xen/xen_init.ts";
 import { initPvblock, type PvBlockDevice, removePvblock } from "./drivers/pvblock.ts";
+import type { HandoffRecord } from "./boot/handoff.ts";
 import { XenbusError } from "./drivers/xen/xenbus_errors.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
@@ -59,6 +60,8 @@ export interface StartOptions {
   console: Console;
   /** Print the start-up lines (interactive sessions); scripted runs print only what commands print. */
   banner?: boolean;
+  /** Receives the record of a `booti` hand-over (after the guest's tear-down). */
+  onHandoff?: (record: HandoffRecord) => void;
   /** Hooks into later layers for commands (filesystems for `test -e`). */
   hooks?: CommandHooks;
 }

@@ -9,7 +9,9 @@
  */
 
 import { CLI_USAGE, configFromArgs } from "./cli_args.ts";
-import { createSession, runLines } from "./session.ts";
+import { createSession, runLines, type Session } from "./session.ts";
+import { formatHandoffRecord } from "./boot/handoff.ts";
+import { formatHandoffReport } from "./machine/xen/handoff.ts";
 import { fromByteString, toByteString } from "./shell/session_console.ts";
 import { runRepl } from "./host/repl.ts";
 import { openHostDiskImage } from "./machine/xen/host_disk_image.ts";
@@ -77,17 +79,33 @@ async function main(): Promise<number> {
     return 2;
   }
   const mark = conformance ? (rc: number) => _writeOut(CONFORMANCE_MARK(rc)) : undefined;
+  let status: number;
   if (parsed.command !== undefined) {
-    return await runLines(session, toByteString(parsed.command).split("\n"), mark);
-  }
-  if (parsed.script !== undefined) {
+    status = await runLines(session, toByteString(parsed.command).split("\n"), mark);
+  } else if (parsed.script !== undefined) {
     const file = await Deno.open(parsed.script);
-    return await runLines(session, await _readLines(file.readable), mark);
+    status = await runLines(session, await _readLines(file.readable), mark);
+  } else if (!interactive) {
+    status = await runLines(session, await _readLines(Deno.stdin.readable), mark);
+  } else {
+    status = await runRepl(session, _writeOut);
   }
-  if (!interactive) {
-    return await runLines(session, await _readLines(Deno.stdin.readable), mark);
-  }
-  return await runRepl(session, _writeOut);
+  return _reportHandoff(session) ?? status;
+}
+
+/** Exit status of a hand-over the platform found unclean (grants, ports or backends left). */
+const HANDOFF_UNCLEAN = 3;
+
+/**
+ * After a `booti` hand-over: prints what U-Boot handed Linux and the platform's check on stderr, and
+ * gives the exit status (0 clean, {@linkcode HANDOFF_UNCLEAN} otherwise); `undefined` without one.
+ */
+function _reportHandoff(session: Session): number | undefined {
+  const handoff = session.handoff;
+  if (!handoff) return undefined;
+  const lines = [...formatHandoffRecord(handoff.record), ...formatHandoffReport(handoff.report)];
+  console.error(lines.join("\n"));
+  return handoff.report.problems.length === 0 ? 0 : HANDOFF_UNCLEAN;
 }
 
 if (import.meta.main) {

@@ -11,6 +11,8 @@ import { type Guest, startGuest } from "./guest.ts";
 import { fromByteString, SessionConsole } from "./shell/session_console.ts";
 import type { Shell } from "./shell/shell.ts";
 import { traceCommand, Tracer } from "./host/tracer.ts";
+import type { HandoffRecord } from "./boot/handoff.ts";
+import type { HandoffReport } from "./machine/xen/handoff.ts";
 
 /** What a session needs from its host. */
 export interface SessionIo {
@@ -40,6 +42,8 @@ export interface Session {
   readonly console: SessionConsole;
   /** The Xen tracer (`--trace`, the `trace` command). */
   readonly tracer: Tracer;
+  /** After a `booti` hand-over: what U-Boot handed Linux, and what the platform found left over. */
+  readonly handoff: { record: HandoffRecord; report: HandoffReport } | undefined;
   /**
    * Types `line` at the guest's console: the bytes go through the PV console's input ring, the guest
    * reads them back as its command line and runs it; output comes back through the output ring.
@@ -63,7 +67,16 @@ export async function createSession(config: GuestConfig, io: SessionIo): Promise
   const traceError = tracer.configure(io.trace ?? []);
   if (traceError !== undefined) throw new RangeError(`Cannot trace: ${traceError}`);
   const console = new SessionConsole(io.sink);
-  const guest = await startGuest(machine, { profile: config.board, console, banner: io.banner ?? false });
+  let handoff: Session["handoff"];
+  const guest = await startGuest(machine, {
+    profile: config.board,
+    console,
+    banner: io.banner ?? false,
+    // The platform checks what is left (grants, event channels, backends) once U-Boot has let go.
+    onHandoff: (record) => {
+      handoff = { record, report: machine.handoffReport() };
+    },
+  });
   await guest.flush();
   // The emulator's monitor command; the xenguest profile keeps the real board's command set.
   if (config.board === "default") guest.shell.commands.add(traceCommand(tracer));
@@ -74,7 +87,17 @@ export async function createSession(config: GuestConfig, io: SessionIo): Promise
     await guest.flush();
     return r;
   };
-  return { machine, guest, shell: guest.shell, console, tracer, typeLine };
+  return {
+    machine,
+    guest,
+    shell: guest.shell,
+    console,
+    tracer,
+    typeLine,
+    get handoff() {
+      return handoff;
+    },
+  };
 }
 
 /**

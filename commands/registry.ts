@@ -17,6 +17,10 @@ import { echoCommand } from "./echo.ts";
 import { envCommands } from "./env.ts";
 import { exitCommand } from "./exit.ts";
 import { fdtCommand } from "./fdt.ts";
+import { bootiCommand } from "./booti.ts";
+import { WorkingFdtState } from "../boot/working_fdt.ts";
+import type { HandoffRecord } from "../boot/handoff.ts";
+import type { XenFiniReport } from "../drivers/xen/xen_init.ts";
 import { helpCommands } from "./help.ts";
 import { itestCommand } from "./itest.ts";
 import { memCommands } from "./mem.ts";
@@ -77,6 +81,8 @@ export const XENGUEST_COMMANDS: ReadonlySet<string> = new Set([
 export interface CommandHooks {
   /** `test -e`. */
   test?: TestHooks;
+  /** The hand-over to Linux: the guest's tear-down and who receives the record. */
+  boot?: { fini: () => Promise<XenFiniReport>; onHandoff: (record: HandoffRecord) => void };
   /** The guest's XenStore client (the `xenstore` command, a pvboot extension). */
   xenbus?: XenBus;
   /** The block devices and partition tables of the guest (the blk uclass and disk/ layer). */
@@ -85,12 +91,15 @@ export interface CommandHooks {
 
 /** The commands of a board profile (a fresh set: commands with state, like `md`, get their own). */
 export function boardCommands(profile: "default" | "xenguest", hooks: CommandHooks = {}): Command[] {
+  const fdtState = new WorkingFdtState();
   const all: Command[] = [
     ...helpCommands(),
     versionCommand(profile),
     ...envCommands(),
     ...memCommands(),
-    fdtCommand(profile),
+    // One working FDT per session, shared by `fdt` and `booti`.
+    fdtCommand(profile, fdtState),
+    bootiCommand({ profile, fdtState, ...hooks.boot }),
     crc32Command(),
     bdinfoCommand(),
     echoCommand(),
