@@ -26,6 +26,10 @@ import { XenConsole } from "./drivers/xen/console.ts";
 import { type XenDrivers, xenFini, type XenFiniReport, xenInit } from "./drivers/xen/xen_init.ts";
 import { initPvblock, type PvBlockDevice, removePvblock } from "./drivers/pvblock.ts";
 import type { HandoffRecord } from "./boot/handoff.ts";
+import { FsLayer } from "./fs/fs.ts";
+import { FAT_DRIVER } from "./fs/fat/mod.ts";
+import { EXT4_DRIVER } from "./fs/ext4/mod.ts";
+import { fileExistsHook } from "./commands/fs.ts";
 import { XenbusError } from "./drivers/xen/xenbus_errors.ts";
 
 /** Largest control DTB U-Boot accepts here (the toolstack's blobs are a few KiB). */
@@ -220,10 +224,14 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
   env.set("fdtcontroladdr", board.fdtBlob.toString(16));
   for (const name of ["stdin", "stdout", "stderr"]) env.set(name, consoleName);
 
+  // The filesystems, tried in this order on a partition (fs/fs.c's fstypes table).
+  const fs = new FsLayer({ blk, parts, drivers: [FAT_DRIVER, EXT4_DRIVER] });
+  const fsIo = { out: console, getenv: (name: string) => env.get(name) };
   const shell = new Shell({
     commands: boardCommands(options.profile, {
       ...options.hooks,
-      storage: { blk, parts },
+      storage: { blk, parts, fs },
+      test: fileExistsHook(fs, fsIo),
       xenbus: xen.xenbus,
     }),
     env,

@@ -26,6 +26,10 @@ import { itestCommand } from "./itest.ts";
 import { memCommands } from "./mem.ts";
 import { partCommand } from "./part.ts";
 import { pvblockCommand } from "./pvblock.ts";
+import { fsCommands } from "./fs.ts";
+import { fatCommands } from "./fat.ts";
+import { ext4Commands } from "./ext4.ts";
+import type { FsLayer } from "../fs/fs.ts";
 import { resetCommands } from "./reset.ts";
 import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
@@ -85,8 +89,8 @@ export interface CommandHooks {
   boot?: { fini: () => Promise<XenFiniReport>; onHandoff: (record: HandoffRecord) => void };
   /** The guest's XenStore client (the `xenstore` command, a pvboot extension). */
   xenbus?: XenBus;
-  /** The block devices and partition tables of the guest (the blk uclass and disk/ layer). */
-  storage?: { blk: BlockRegistry; parts: PartitionLayer };
+  /** The block devices, partition tables and filesystems of the guest. */
+  storage?: { blk: BlockRegistry; parts: PartitionLayer; fs?: FsLayer };
 }
 
 /** The commands of a board profile (a fresh set: commands with state, like `md`, get their own). */
@@ -118,6 +122,14 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
   if (hooks.storage) {
     all.push(partCommand(hooks.storage.blk, hooks.storage.parts));
     all.push(pvblockCommand(hooks.storage.blk, hooks.storage.parts));
+    const fs = hooks.storage.fs;
+    if (fs) {
+      all.push(
+        ...fsCommands(fs),
+        ...fatCommands(hooks.storage, { fs }),
+        ...ext4Commands(hooks.storage, { fs }),
+      );
+    }
   }
   if (hooks.xenbus) all.push(xenstoreCommand(hooks.xenbus));
   if (profile === "default") return all;

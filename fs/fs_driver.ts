@@ -28,6 +28,12 @@ export interface FsPartition {
   readonly part: number;
   /** Start, size and block size of the partition. */
   readonly info: PartitionInfo;
+  /**
+   * Where the driver prints what U-Boot prints from inside the filesystem code while this volume is
+   * mounted (FAT: `** Unable to read file x **`, `Invalid FAT entry`, `Error: FAT sector size
+   * mismatch ...`); omitted, those lines are dropped. Optional, added for FAT: pass the console.
+   */
+  readonly out?: FsTextSink;
 }
 
 /** What kind of directory entry a name is. */
