@@ -18,6 +18,7 @@ import { envCommands } from "./env.ts";
 import { exitCommand } from "./exit.ts";
 import { fdtCommand } from "./fdt.ts";
 import { bootiCommand } from "./booti.ts";
+import { bootCommands } from "./boot.ts";
 import { WorkingFdtState } from "../boot/working_fdt.ts";
 import type { HandoffRecord } from "../boot/handoff.ts";
 import type { XenFiniReport } from "../drivers/xen/xen_init.ts";
@@ -104,6 +105,7 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     // One working FDT per session, shared by `fdt` and `booti`.
     fdtCommand(profile, fdtState),
     bootiCommand({ profile, fdtState, ...hooks.boot }),
+    ...bootCommands(),
     crc32Command(),
     bdinfoCommand(),
     echoCommand(),

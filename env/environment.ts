@@ -143,11 +143,13 @@ export class Environment {
     }
   }
 
-  /** Restores one variable's default (deleting it when it has none); `env default var`. */
+  /**
+   * Restores one variable's default (`env default var`); a variable the default environment does not
+   * have is left as it is, as U-Boot's import of the default environment leaves it.
+   */
   resetVarToDefault(name: string, options: EnvSetOptions = {}): void {
     const value = this.#defaults.get(name);
-    if (value === undefined) this.delete(name, options);
-    else this.set(name, value, { force: true });
+    if (value !== undefined) this.set(name, value, { force: true, ...options });
   }
 
   /**

@@ -211,3 +211,11 @@ Deno.test("simple parser: ; splits, quotes don't group, ${x} expands just before
   assert.equal((await run(sh, con, "echo a\\;b")).out, "a;b\n");
   assert.equal((await run(sh, con, "if true")).out, "Unknown command 'if' - try 'help'\n");
 });
+
+Deno.test("env default -f on a variable the default environment lacks leaves it alone", async () => {
+  const { sh, con } = shell();
+  await run(sh, con, "setenv made_up 1; env default -f made_up");
+  assert.deepEqual(await run(sh, con, "printenv made_up"), { out: "made_up=1\n", rc: 0 });
+  await run(sh, con, "setenv loadaddr 0x1; env default -f loadaddr");
+  assert.equal((await run(sh, con, "printenv loadaddr")).out, "loadaddr=0x40200000\n");
+});

@@ -110,6 +110,9 @@ export class Shell implements ShellApi {
 
   /** `cmd_process`: looks the command up, checks maxargs, runs it, prints usage on `CMD_RET_USAGE`. */
   async cmdProcess(argv: string[], flag: number): Promise<{ rc: number; repeatable: boolean }> {
+    // After a hand-over, reset or poweroff nothing runs any more: the rest of a script, a loop or a
+    // line never executes on the board either.
+    if (this.exitRequest) return { rc: 0, repeatable: false };
     if (this.env.has("xtrace")) {
       this.console.puts(`+${argv.map((a) => ` ${a}`).join("")}\n`);
     }

@@ -121,3 +121,8 @@ Deno.test("disks from --disk: partition tables through the ring, a write reachin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("after reset nothing more runs, not even the rest of the same line or loop", async () => {
+  const r = await pvboot(["-c", "for i in 1 2; do echo $i; reset; echo after; done; echo end"]);
+  assert.equal(r.out, "1\nresetting ...\n");
+});
