@@ -233,6 +233,8 @@ export async function startGuest(platform: Platform, options: StartOptions): Pro
       storage: { blk, parts, fs },
       test: fileExistsHook(fs, fsIo),
       xenbus: xen.xenbus,
+      // booti's jump: U-Boot's tear-down first, then the record goes to whoever asked for it.
+      boot: { fini: () => fini(), onHandoff: (record) => options.onHandoff?.(record) },
     }),
     env,
     console,

@@ -126,3 +126,19 @@ Deno.test("after reset nothing more runs, not even the rest of the same line or 
   const r = await pvboot(["-c", "for i in 1 2; do echo $i; reset; echo after; done; echo end"]);
   assert.equal(r.out, "1\nresetting ...\n");
 });
+
+Deno.test("the boot smoke test loads from the ESP, boots, and the platform finds the hand-over clean", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const gpt = `${dir}/gpt.img`;
+    await Deno.copyFile(await ensureFixture("gpt"), gpt);
+    const r = await pvboot(["--disk", gpt, "scripts/examples/boot-smoke.txt"]);
+    assert.match(r.out, /\nStarting kernel \.\.\.\n\n$/);
+    assert.match(r.err, /^handoff: bootargs "console=hvc0 root=\/dev\/xvda2"$/m);
+    assert.match(r.err, /^backend vbd xvda: InitWait /m);
+    assert.match(r.err, /\nhandoff: clean$/);
+    assert.equal(r.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
