@@ -136,7 +136,7 @@ Deno.test("the boot smoke test loads from the ESP, boots, and the platform finds
     assert.match(r.out, /\nStarting kernel \.\.\.\n\n$/);
     assert.match(r.err, /^handoff: bootargs "console=hvc0 root=\/dev\/xvda2"$/m);
     assert.match(r.err, /^backend vbd xvda: InitWait /m);
-    assert.match(r.err, /\nhandoff: clean$/);
+    assert.match(r.err, /\nhandoff: clean\n$/);
     assert.equal(r.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
