@@ -24,6 +24,15 @@ export interface ReservedArea {
 /** Which build of U-Boot the session behaves as. */
 export type BoardProfileName = "default" | "xenguest";
 
+/**
+ * `CONFIG_SYS_LOAD_ADDR` of each build (qemu_arm64: 0x40200000; xenguest_arm64: 0x40000000): the
+ * default address of `load`, `source` and `booti` when neither an argument nor `loadaddr` says.
+ */
+export const SYS_LOAD_ADDR: Readonly<Record<BoardProfileName, number>> = {
+  default: 0x40200000,
+  xenguest: 0x40000000,
+};
+
 /** U-Boot's view of the board after start-up. */
 export interface BoardInfo {
   /** Which profile (command set, parser, environment). */

@@ -16,7 +16,7 @@ import type { PhysicalMemory } from "../machine/platform.ts";
 import { DataAbort } from "../machine/platform.ts";
 import type { Environment } from "../env/environment.ts";
 import { EnvError } from "../env/environment.ts";
-import type { BoardInfo, BoardProfileName } from "../board/board_info.ts";
+import { type BoardInfo, type BoardProfileName, SYS_LOAD_ADDR } from "../board/board_info.ts";
 import type { XenFiniReport } from "../drivers/xen/xen_init.ts";
 import { Fdt, FdtError, readFdtRegs, readFdtStringList } from "../lib/fdt/mod.ts";
 import { hexToNumber, simpleStrtoul } from "../lib/strto.ts";
@@ -39,11 +39,6 @@ import { mappedLength, readFdtBlob, setWorkingFdtAddr, type WorkingFdtState } fr
 import { Lmb, LMB_ALLOC_ANYWHERE, LMB_NOMAP, LMB_NONE } from "../lib/lmb.ts";
 import { bootJumpLinux, type HandoffRecord, type MemoryRange } from "./handoff.ts";
 
-/** `CONFIG_SYS_LOAD_ADDR` of each build: the kernel address when `booti` has no argument. */
-export const SYS_LOAD_ADDR: Readonly<Record<BoardProfileName, number>> = {
-  default: 0x40200000,
-  xenguest: 0x40000000,
-};
 /** `CONFIG_SYS_FDT_PAD`: room added to the device tree when it is relocated. */
 export const SYS_FDT_PAD = 0x3000;
 /** The FDT and the ramdisk are placed on 4 KiB boundaries. */

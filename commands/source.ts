@@ -7,6 +7,7 @@
 
 import type { Command, CommandContext } from "./command.ts";
 import { defineCommand } from "./define_command.ts";
+import { SYS_LOAD_ADDR } from "../board/board_info.ts";
 import { hextoul } from "../lib/strto.ts";
 import {
   checkDcrc,
@@ -17,9 +18,6 @@ import {
   multiImages,
   readLegacyHeader,
 } from "../boot/image_legacy.ts";
-
-/** `CONFIG_SYS_LOAD_ADDR` of each build: `source` without an address runs the script there. */
-const SYS_LOAD_ADDR = { default: 0x40200000, xenguest: 0x40000000 } as const;
 
 function _hex8(n: number): string {
   return n.toString(16).padStart(8, "0");

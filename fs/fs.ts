@@ -35,7 +35,7 @@
  * @module
  */
 
-import type { BoardInfo, BoardProfileName } from "../board/board_info.ts";
+import { type BoardInfo, type BoardProfileName, SYS_LOAD_ADDR } from "../board/board_info.ts";
 import type { PartitionLayer } from "../disk/part.ts";
 import { partGetInfoByDevAndNameOrNum, type PartLookup } from "../disk/device_part_str.ts";
 import type { BlockRegistry } from "../drivers/blk/block_registry.ts";
@@ -61,12 +61,6 @@ export const FS_RET_USAGE = -1;
 export const FS_RET_SUCCESS = 0;
 /** Failure. */
 export const FS_RET_FAILURE = 1;
-
-/** `CONFIG_SYS_LOAD_ADDR` of each build: where `load` puts a file when neither argument nor `loadaddr` says. */
-export const SYS_LOAD_ADDR: Readonly<Record<BoardProfileName, number>> = {
-  default: 0x40200000,
-  xenguest: 0x40000000,
-};
 
 /** The environment variables `load` and `size` read and set. */
 const ENV_LOADADDR = "loadaddr";

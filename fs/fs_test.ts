@@ -6,10 +6,10 @@ import {
   type FsLayerOptions,
   loadIntoMemory,
   printLoadResult,
-  SYS_LOAD_ADDR,
 } from "./fs.ts";
 import { DIR, fsContext, pattern, RecordingMemory, TEST_BOARD, testDisks, tinyDriver } from "./_test_fs.ts";
 import type { FsDriver } from "./fs_driver.ts";
+import { SYS_LOAD_ADDR } from "../board/board_info.ts";
 
 const HELLO = new TextEncoder().encode("Hello from the pvboot reference corpus!\n");
 const BLOB = pattern(0x1000);
