@@ -19,7 +19,7 @@ import {
   shownName,
 } from "../fs/fat/_test_oracle.ts";
 
-const GOLDEN = new URL("../../shared/reference/uboot/goldens/02-fat.json", import.meta.url);
+const GOLDEN = new URL("../tests/reference/02-fat.json", import.meta.url);
 /** The golden's disks in device order: 0 gpt, 1 mbr, 2 floppy (whole-disk FAT12). */
 const DISKS = ["gpt", "mbr", "floppy"] as const;
 /** Names of the reference corpus and the files of our fixtures that stand for them. */
