@@ -35,7 +35,7 @@
  * @module
  */
 
-import { type BoardInfo, type BoardProfileName, SYS_LOAD_ADDR } from "../board/board_info.ts";
+import { type BoardInfo, SYS_LOAD_ADDR } from "../board/board_info.ts";
 import type { PartitionLayer } from "../disk/part.ts";
 import { partGetInfoByDevAndNameOrNum, type PartLookup } from "../disk/device_part_str.ts";
 import type { BlockRegistry } from "../drivers/blk/block_registry.ts";
