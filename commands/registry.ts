@@ -36,6 +36,8 @@ import { setexprCommand } from "./setexpr.ts";
 import { showvarCommand } from "./showvar.ts";
 import { sourceCommands } from "./source.ts";
 import { unzipCommand } from "./unzip.ts";
+import { randomCommand } from "./random.ts";
+import { coninfoCommand } from "./coninfo.ts";
 import { sleepCommand } from "./sleep.ts";
 import { testCommand, type TestHooks } from "./test.ts";
 import { falseCommand, trueCommand } from "./true_false.ts";
@@ -119,6 +121,8 @@ export function boardCommands(profile: "default" | "xenguest", hooks: CommandHoo
     showvarCommand(),
     ...sourceCommands(profile),
     unzipCommand(),
+    randomCommand(),
+    coninfoCommand(),
     ...resetCommands(),
   ];
   if (hooks.storage) {

@@ -142,3 +142,11 @@ Deno.test("the boot smoke test loads from the ESP, boots, and the platform finds
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("coninfo on the xenguest profile prints what the real board printed", async () => {
+  const r = await pvboot(["--board", "xenguest", "-c", "coninfo"]);
+  assert.equal(
+    r.out,
+    "List of available devices:\nhypervisor 00000007 IO stdin stdout stderr \nserial   00000003 IO \n",
+  );
+});
