@@ -9,6 +9,7 @@ import {
   fdtShrinkProperty,
   fdtStrings,
 } from "./fdt_sw.ts";
+import { seededRandom as prng } from "../tests/seeded_random.ts";
 
 const libfdt = openLibfdt();
 
@@ -57,18 +58,6 @@ function writeTheirs(steps: Step[]): Uint8Array {
   assert.equal(s.fdt_finish(buf), 0);
   const totalsize = new DataView(buf.buffer).getUint32(FDT_HEADER.totalsize);
   return buf.slice(0, totalsize);
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
-  };
 }
 
 Deno.test({

@@ -18,6 +18,7 @@ import {
 import { mountExt4 } from "./driver.ts";
 import { SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from "./superblock.ts";
 import { debugfs } from "./_test_images.ts";
+import { seededRandom as _random } from "../../tests/seeded_random.ts";
 
 const ITERATIONS = 150;
 /** Bytes read per file at most (a damaged size may claim 4 GiB of holes). */
@@ -32,18 +33,6 @@ const PATHS = [
   "big1k.bin",
 ];
 const DIRS = ["/", "dir1", "link-to-dir3", "lost+found"];
-
-/** mulberry32: a small seeded generator. */
-function _random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Byte ranges worth damaging: [start, end). */
 async function _regions(fixture: string, part: number): Promise<[number, number][]> {

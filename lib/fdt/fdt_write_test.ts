@@ -12,6 +12,7 @@ import {
 } from "./errors.ts";
 import { Fdt } from "./fdt.ts";
 import { fdtString, fdtStringList, fdtU32, fdtU64 } from "./value.ts";
+import { seededRandom as prng } from "../../tests/seeded_random.ts";
 
 function ok<T>(value: FdtResult<T>): T {
   if (value instanceof FdtError) throw value;
@@ -176,18 +177,6 @@ Deno.test("edits of a blob whose blocks are out of order fail with FDT_ERR_BADLA
   assert.ok(error instanceof FdtError);
   assert.equal(error.code, FDT_ERR_BADLAYOUT);
 });
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
-  };
-}
 
 Deno.test({
   name: "empty trees are created as libfdt creates them",

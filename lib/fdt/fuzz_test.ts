@@ -6,18 +6,7 @@ import { FDT_ERR_BADSTRUCTURE, FdtError } from "./errors.ts";
 import { Fdt } from "./fdt.ts";
 import { parseFdtTree } from "./tree.ts";
 import { fdtU32 } from "./value.ts";
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
-  };
-}
+import { seededRandom as prng } from "../../tests/seeded_random.ts";
 
 type Mutation = (blob: Uint8Array, random: () => number) => Uint8Array;
 
